@@ -1,0 +1,9 @@
+// core/cli/cmd_plugins.cpp — placeholder: replaced by the piece of work that owns it.
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/serve_options.h"
+
+namespace llmatc::cli {
+int cmd_plugins(int, char**) { std::fprintf(stderr, "llm-atc plugins: not built yet\n"); return 2; }
+}  // namespace llmatc::cli
