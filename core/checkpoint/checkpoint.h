@@ -1,0 +1,34 @@
+// core/checkpoint/checkpoint.h — a Hugging Face checkpoint directory opened for reading: configs and memory-mapped tensors.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "llmatc/model.h"
+
+namespace llmatc {
+
+// Opens config.json, generation_config.json (optional) and the weights: model.safetensors, sharded
+// model-0000x-of-0000y.safetensors with model.safetensors.index.json, or pytorch_model*.bin (zip + restricted
+// unpickler). Tensors are memory-mapped where the format allows. Every failure throws llmatc::Error with a message
+// naming the file (and the tensor) at fault.
+class Checkpoint {
+public:
+    static std::unique_ptr<Checkpoint> open(const std::filesystem::path& dir);
+    virtual ~Checkpoint() = default;
+
+    virtual const std::filesystem::path& dir() const = 0;
+    // config.json's text.
+    virtual const std::string& config_json() const = 0;
+    // The `eos_token_id`s of generation_config.json (a number or a list), else config.json's; may be empty.
+    virtual const std::vector<int32_t>& eos_token_ids() const = 0;
+    // All tensor names, sorted.
+    virtual std::vector<std::string> tensor_names() const = 0;
+    // The C view handed to model plugins; valid while this object lives.
+    virtual const llmatc_tensor_source* source() const = 0;
+};
+
+}  // namespace llmatc
