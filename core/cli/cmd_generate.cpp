@@ -1,9 +1,382 @@
-// core/cli/cmd_generate.cpp — placeholder: replaced by the piece of work that owns it.
+// core/cli/cmd_generate.cpp — `llm-atc generate`: one prompt in, its continuation out (a single-sequence loop).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <iostream>
+#include <numeric>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
-#include "cli/serve_options.h"
+#include "runtime/loaded_model.h"
+#include "tokenizer/tokenizer.h"
+#include "util/error.h"
 
 namespace llmatc::cli {
-int cmd_generate(int, char**) { std::fprintf(stderr, "llm-atc generate: not built yet\n"); return 2; }
+
+namespace {
+
+namespace po = boost::program_options;
+using Clock = std::chrono::steady_clock;
+
+struct GenerateOptions {
+    ModelLoadOptions load;
+    std::string prompt;
+    std::string prompt_ids;    // comma-separated token ids, instead of `prompt`
+    int max_tokens = 64;
+    double temperature = 1.0;  // 0 = greedy
+    double top_p = 1.0;
+    int top_k = 0;             // 0 (or -1) = no top-k cut
+    std::optional<uint64_t> seed;
+    bool json = false;
+    bool timings = false;
+    std::string dump_logits;   // file for every prompt position's logits (JSON)
+};
+
+// The KV cache of one sequence: ceil(capacity / block_size) blocks in the backend's memory, F32, with the identity
+// block table. Freed through the backend that allocated it.
+class SequenceKvCache {
+public:
+    static constexpr int32_t kBlockSize = 16;
+
+    SequenceKvCache(const llmatc_kernels& kernels, const llmatc_model_desc& desc, int32_t capacity_tokens)
+        : kernels_(kernels) {
+        const int32_t n_blocks = (capacity_tokens + kBlockSize - 1) / kBlockSize;
+        const size_t bytes = size_t(n_blocks) * kBlockSize * size_t(desc.n_kv_heads) * desc.head_dim * sizeof(float);
+        for (int32_t layer = 0; layer < desc.n_layers; ++layer) {
+            for (auto* list : {&k_, &v_}) {
+                void* p = kernels_.alloc(kernels_.ctx, bytes);
+                if (!p) {
+                    release();
+                    throw Error(LLMATC_ERR_OUT_OF_MEMORY, "cannot allocate a KV cache of " +
+                                                              std::to_string(bytes * 2 * desc.n_layers) + " bytes");
+                }
+                list->push_back(p);
+            }
+        }
+        block_table_.resize(n_blocks);
+        std::iota(block_table_.begin(), block_table_.end(), 0);
+        cache_.struct_size = sizeof(cache_);
+        cache_.abi_version = LLMATC_ABI_VERSION;
+        cache_.dtype = LLMATC_DTYPE_F32;
+        cache_.n_layers = desc.n_layers;
+        cache_.n_kv_heads = desc.n_kv_heads;
+        cache_.head_dim = desc.head_dim;
+        cache_.block_size = kBlockSize;
+        cache_.n_blocks = n_blocks;
+        cache_.k = k_.data();
+        cache_.v = v_.data();
+    }
+    ~SequenceKvCache() { release(); }
+    SequenceKvCache(const SequenceKvCache&) = delete;
+    SequenceKvCache& operator=(const SequenceKvCache&) = delete;
+
+    const llmatc_kv_cache& cache() const { return cache_; }
+    const std::vector<int32_t>& block_table() const { return block_table_; }
+
+private:
+    void release() {
+        for (void* p : k_) kernels_.free(kernels_.ctx, p);
+        for (void* p : v_) kernels_.free(kernels_.ctx, p);
+        k_.clear();
+        v_.clear();
+    }
+
+    const llmatc_kernels& kernels_;
+    std::vector<void*> k_, v_;
+    std::vector<int32_t> block_table_;
+    llmatc_kv_cache cache_{};
+};
+
+// Greedy at temperature 0; otherwise softmax(logits / T) restricted to the top-k, then to the smallest set whose
+// probability reaches top_p, sampled with `rng`. Ties in greedy go to the lowest id (as argmax does).
+int32_t sample_token(const float* logits, int32_t vocab, const GenerateOptions& o, std::mt19937_64& rng) {
+    if (o.temperature <= 0.0) return int32_t(std::max_element(logits, logits + vocab) - logits);
+    std::vector<std::pair<float, int32_t>> candidates(vocab);
+    for (int32_t i = 0; i < vocab; ++i) candidates[i] = {logits[i], i};
+    auto by_logit = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
+    size_t keep = candidates.size();
+    if (o.top_k > 0 && size_t(o.top_k) < keep) keep = size_t(o.top_k);
+    std::partial_sort(candidates.begin(), candidates.begin() + keep, candidates.end(), by_logit);
+    candidates.resize(keep);
+    const double max_logit = candidates.front().first;
+    std::vector<double> probs(keep);
+    double total = 0.0;
+    for (size_t i = 0; i < keep; ++i) total += probs[i] = std::exp((candidates[i].first - max_logit) / o.temperature);
+    if (o.top_p < 1.0) {
+        double cumulative = 0.0;
+        size_t cut = 0;
+        while (cut < keep && cumulative < o.top_p * total) cumulative += probs[cut++];
+        probs.resize(std::max<size_t>(cut, 1));
+    }
+    std::discrete_distribution<size_t> pick(probs.begin(), probs.end());
+    return candidates[pick(rng)].second;
+}
+
+std::vector<int32_t> parse_id_list(const std::string& text) {
+    std::vector<int32_t> ids;
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        try {
+            size_t used = 0;
+            const long value = std::stol(item, &used);
+            if (used != item.size() || value < 0 || value > INT32_MAX) throw std::invalid_argument(item);
+            ids.push_back(int32_t(value));
+        } catch (const std::exception&) {
+            throw Error(LLMATC_ERR_INVALID_ARGUMENT, "--prompt-ids: \"" + item + "\" is not a token id");
+        }
+    }
+    return ids;
+}
+
+struct GenerationResult {
+    std::vector<int32_t> prompt_ids;
+    std::vector<int32_t> token_ids;
+    std::string text;
+    std::string finish_reason;
+    double prompt_seconds = 0.0;
+    double decode_seconds = 0.0;
+    int decode_steps = 0;
+};
+
+// Writes logits[n_rows, vocab] (row i: the logits after prompt position i) as {"prompt_token_ids", "logits"}.
+void dump_logits(const std::string& path, const std::vector<int32_t>& prompt_ids, const std::vector<float>& logits,
+                 int32_t vocab) {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (!f) throw Error(LLMATC_ERR_IO, "--dump-logits: cannot write " + path);
+    std::fputs("{\"prompt_token_ids\": [", f);
+    for (size_t i = 0; i < prompt_ids.size(); ++i) std::fprintf(f, "%s%d", i ? ", " : "", prompt_ids[i]);
+    std::fputs("],\n\"logits\": [", f);
+    for (size_t row = 0; row < prompt_ids.size(); ++row) {
+        std::fputs(row ? ",\n[" : "\n[", f);
+        for (int32_t j = 0; j < vocab; ++j) std::fprintf(f, "%s%.9g", j ? ", " : "", double(logits[row * vocab + j]));
+        std::fputs("]", f);
+    }
+    std::fputs("]}\n", f);
+    if (std::fclose(f) != 0) throw Error(LLMATC_ERR_IO, "--dump-logits: cannot write " + path);
+}
+
+// The generation loop: one prefill step over the prompt, then one decode step per token, until an EOS id, the
+// token budget or the model's context length. Streams text to stdout unless --json.
+GenerationResult generate(LoadedModel& model, const GenerateOptions& o) {
+    const Tokenizer& tokenizer = model.tokenizer();
+    const llmatc_model_desc& desc = model.desc();
+    GenerationResult r;
+    r.prompt_ids = o.prompt_ids.empty() ? tokenizer.encode(o.prompt, true) : parse_id_list(o.prompt_ids);
+    const int32_t n_prompt = int32_t(r.prompt_ids.size());
+    if (n_prompt == 0) throw Error(LLMATC_ERR_INVALID_ARGUMENT, "the prompt encodes to no tokens");
+    if (n_prompt >= desc.max_position_embeddings)
+        throw Error(LLMATC_ERR_INVALID_ARGUMENT, "the prompt has " + std::to_string(n_prompt) +
+                                                     " tokens; the model's context is " +
+                                                     std::to_string(desc.max_position_embeddings));
+    for (int32_t id : r.prompt_ids)
+        if (id >= desc.vocab_size)
+            throw Error(LLMATC_ERR_INVALID_ARGUMENT, "prompt token id " + std::to_string(id) +
+                                                         " is outside the vocabulary of " +
+                                                         std::to_string(desc.vocab_size));
+    const int32_t max_new = std::min(o.max_tokens, desc.max_position_embeddings - n_prompt);
+
+    SequenceKvCache kv(*model.kernels(), desc, n_prompt + max_new);
+    std::mt19937_64 rng(o.seed ? *o.seed : std::random_device{}());
+    const std::vector<int32_t>& eos = model.eos_token_ids();
+    const bool stream = !o.json;
+    std::optional<IncrementalDetokenizer> detok;
+    if (stream) detok.emplace(tokenizer, r.prompt_ids, true);
+
+    // Prefill: logits for the last prompt row, or for every row when they are to be dumped.
+    const bool all_rows = !o.dump_logits.empty();
+    std::vector<int32_t> tokens = r.prompt_ids, positions(n_prompt), logit_rows;
+    std::iota(positions.begin(), positions.end(), 0);
+    if (all_rows) {
+        logit_rows.resize(n_prompt);
+        std::iota(logit_rows.begin(), logit_rows.end(), 0);
+    } else {
+        logit_rows = {n_prompt - 1};
+    }
+    std::vector<float> logits(size_t(logit_rows.size()) * desc.vocab_size);
+
+    auto step = [&](int32_t n_past) {
+        llmatc_batch_seq seq{kv.block_table().data(), int32_t(kv.block_table().size()), n_past,
+                             int32_t(tokens.size()), 0};
+        llmatc_batch batch{};
+        batch.struct_size = sizeof(batch);
+        batch.abi_version = LLMATC_ABI_VERSION;
+        batch.n_tokens = int32_t(tokens.size());
+        batch.token_ids = tokens.data();
+        batch.positions = positions.data();
+        batch.n_seqs = 1;
+        batch.seqs = &seq;
+        batch.n_logit_rows = int32_t(logit_rows.size());
+        batch.logit_rows = logit_rows.data();
+        batch.logits = logits.data();
+        model.forward(kv.cache(), batch);
+    };
+
+    auto t0 = Clock::now();
+    step(0);
+    r.prompt_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (all_rows) dump_logits(o.dump_logits, r.prompt_ids, logits, desc.vocab_size);
+    const float* last_logits = logits.data() + (logit_rows.size() - 1) * size_t(desc.vocab_size);
+
+    r.finish_reason = "length";
+    int32_t n_past = n_prompt;
+    t0 = Clock::now();
+    for (int32_t i = 0; i < max_new; ++i) {
+        const int32_t next = sample_token(last_logits, desc.vocab_size, o, rng);
+        if (std::find(eos.begin(), eos.end(), next) != eos.end()) {
+            r.finish_reason = "stop";
+            break;
+        }
+        r.token_ids.push_back(next);
+        if (stream) {
+            std::fputs(detok->push(next).c_str(), stdout);
+            std::fflush(stdout);
+        }
+        if (i + 1 == max_new) break;
+        tokens = {next};
+        positions = {n_past};
+        logit_rows = {0};
+        last_logits = logits.data();
+        step(n_past);
+        ++n_past;
+        ++r.decode_steps;
+    }
+    r.decode_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (stream) std::fputs((detok->flush() + "\n").c_str(), stdout);
+
+    // The continuation as it reads after the prompt in the decoded whole, so a new word keeps its leading space.
+    std::vector<int32_t> whole = r.prompt_ids;
+    whole.insert(whole.end(), r.token_ids.begin(), r.token_ids.end());
+    const std::string full = tokenizer.decode(whole, true);
+    const std::string prompt_text = tokenizer.decode(r.prompt_ids, true);
+    r.text = full.compare(0, prompt_text.size(), prompt_text) == 0 ? full.substr(prompt_text.size())
+                                                                   : tokenizer.decode(r.token_ids, true);
+    return r;
+}
+
+std::string result_json(const GenerationResult& r, bool with_timings) {
+    rapidjson::StringBuffer out;
+    rapidjson::Writer<rapidjson::StringBuffer> w(out);
+    auto ids = [&](const char* key, const std::vector<int32_t>& list) {
+        w.Key(key);
+        w.StartArray();
+        for (int32_t id : list) w.Int(id);
+        w.EndArray();
+    };
+    w.StartObject();
+    ids("prompt_token_ids", r.prompt_ids);
+    ids("token_ids", r.token_ids);
+    w.Key("text");
+    w.String(r.text.c_str(), rapidjson::SizeType(r.text.size()));
+    w.Key("finish_reason");
+    w.String(r.finish_reason.c_str());
+    if (with_timings) {
+        w.Key("timings");
+        w.StartObject();
+        w.Key("prompt_tokens");
+        w.Int(int(r.prompt_ids.size()));
+        w.Key("prompt_seconds");
+        w.Double(r.prompt_seconds);
+        w.Key("prompt_tokens_per_s");
+        w.Double(r.prompt_seconds > 0 ? double(r.prompt_ids.size()) / r.prompt_seconds : 0.0);
+        w.Key("generation_steps");
+        w.Int(r.decode_steps);
+        w.Key("generation_seconds");
+        w.Double(r.decode_seconds);
+        w.Key("generation_tokens_per_s");
+        w.Double(r.decode_seconds > 0 ? double(r.decode_steps) / r.decode_seconds : 0.0);
+        w.EndObject();
+    }
+    w.EndObject();
+    return out.GetString();
+}
+
+void check_options(const GenerateOptions& o) {
+    auto bad = [](const std::string& what) { throw po::error(what); };
+    if (o.max_tokens < 1) bad("--max-tokens must be at least 1");
+    if (!(o.temperature >= 0.0) || !std::isfinite(o.temperature)) bad("--temperature must be 0 or more");
+    if (!(o.top_p > 0.0 && o.top_p <= 1.0)) bad("--top-p must be in (0, 1]");
+    if (o.top_k < -1) bad("--top-k must be -1, 0 (no cut) or positive");
+    if (o.load.threads < 0) bad("--threads must be 0 (all cores) or positive");
+}
+
+}  // namespace
+
+int cmd_generate(int argc, char** argv) {
+    GenerateOptions o;
+    std::string seed_text;
+    po::options_description flags(
+        "Usage: llm-atc generate --model DIR --prompt TEXT [options]\n\n"
+        "Generates a continuation of one prompt with a local checkpoint and prints it (streamed), or with --json\n"
+        "one object {\"prompt_token_ids\", \"token_ids\", \"text\", \"finish_reason\"}. Generation stops at any\n"
+        "eos_token_id of generation_config.json (finish_reason \"stop\") or after --max-tokens (\"length\").\n\n"
+        "Options");
+    // clang-format off
+    flags.add_options()
+        ("help,h", "show this help")
+        ("model,m", po::value(&o.load.path)->required(), "checkpoint directory (config.json, weights, tokenizer.model)")
+        ("prompt,p", po::value(&o.prompt), "the prompt text (BOS is added as tokenizer_config.json says)")
+        ("prompt-ids", po::value(&o.prompt_ids), "the prompt as comma-separated token ids, used as given "
+                                                  "(instead of --prompt)")
+        ("max-tokens,n", po::value(&o.max_tokens)->default_value(64), "most tokens to generate")
+        ("temperature,t", po::value(&o.temperature)->default_value(1.0, "1.0"), "sampling temperature; 0 = greedy")
+        ("top-p", po::value(&o.top_p)->default_value(1.0, "1.0"), "nucleus sampling: keep the most likely tokens "
+                                                                  "up to this total probability")
+        ("top-k", po::value(&o.top_k)->default_value(0), "keep only the K most likely tokens (0 or -1: all)")
+        ("seed", po::value(&seed_text), "random seed for sampling (default: random)")
+        ("threads", po::value(&o.load.threads)->default_value(0), "kernel threads (0 = all cores)")
+        ("model-plugin", po::value(&o.load.force_plugin), "force a model plugin by name (llama, vicuna); "
+                                                          "default: matched by config.json")
+        ("quantization", po::value(&o.load.quantization), "weight storage: f32, f16, bf16, q8_0, q4_0, q4_k "
+                                                          "(default: the checkpoint's dtypes)")
+        ("device", po::value(&o.load.device)->default_value("auto"), "cpu | cuda | auto")
+        ("json", po::bool_switch(&o.json), "print one JSON object instead of the streamed text")
+        ("timings", po::bool_switch(&o.timings), "with --json: add \"timings\" (prompt and generation tokens/s)")
+        ("dump-logits", po::value(&o.dump_logits), "debugging: write the logits after every prompt position to "
+                                                   "FILE as JSON {\"prompt_token_ids\", \"logits\"} (the last row "
+                                                   "is the first generated token's)");
+    // clang-format on
+    try {
+        po::variables_map vm;
+        po::store(po::parse_command_line(argc, argv, flags), vm);
+        if (vm.count("help")) {
+            std::cout << flags << "\n";
+            return 0;
+        }
+        po::notify(vm);
+        if (!vm.count("prompt") && !vm.count("prompt-ids")) throw po::error("give --prompt TEXT (or --prompt-ids)");
+        if (vm.count("prompt") && vm.count("prompt-ids")) throw po::error("give --prompt or --prompt-ids, not both");
+        if (!seed_text.empty()) {
+            size_t used = 0;
+            try {
+                o.seed = std::stoull(seed_text, &used);
+            } catch (const std::exception&) {
+                used = 0;
+            }
+            if (used == 0 || used != seed_text.size()) throw po::error("--seed must be a non-negative integer");
+        }
+        check_options(o);
+    } catch (const po::error& e) {
+        std::fprintf(stderr, "llm-atc generate: %s\n(see llm-atc generate --help)\n", e.what());
+        return 2;
+    }
+
+    o.load.name = o.load.path;
+    std::unique_ptr<LoadedModel> model = LoadedModel::load(o.load);
+    const GenerationResult result = generate(*model, o);
+    if (o.json) std::printf("%s\n", result_json(result, o.timings).c_str());
+    spdlog::debug("generated {} tokens ({})", result.token_ids.size(), result.finish_reason);
+    return 0;
+}
+
 }  // namespace llmatc::cli

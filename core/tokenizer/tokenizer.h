@@ -51,12 +51,18 @@ public:
     std::string flush();
 
 private:
+    std::string decode_range(size_t begin, size_t end) const;
+    // True while the newest ids end in the middle of a UTF-8 character spelled by byte tokens.
+    bool ends_inside_character() const;
+    // Text of ids_[read_offset_, end) as it reads after ids_[prefix_offset_, read_offset_); advances the offsets.
+    std::string take_new_text();
+
     const Tokenizer& tokenizer_;
     bool skip_special_;
     std::vector<int32_t> ids_;   // context + generated ids (trimmed as text becomes final)
-    size_t prefix_offset_ = 0;   // ids_ before this are context only
-    size_t read_offset_ = 0;
-    std::string emitted_;        // text emitted from the window so far
+    size_t prefix_offset_ = 0;   // ids_[prefix_offset_, read_offset_) is already-final text that gives later ids
+                                 // their context (it always decodes to non-empty text unless it starts ids_)
+    size_t read_offset_ = 0;     // ids_ from here on have not been emitted
 };
 
 }  // namespace llmatc

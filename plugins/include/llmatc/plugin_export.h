@@ -16,6 +16,10 @@
 #define LLMATC_EXTERN_C
 #endif
 
+/* Turns a macro's value into a string literal (used for version numbers in messages). */
+#define LLMATC_STRINGIFY_(x) #x
+#define LLMATC_STRINGIFY(x) LLMATC_STRINGIFY_(x)
+
 /* Defines the plugin's entry point. Use once per plugin, at file scope:
  *
  *   static const llmatc_host* g_host;
@@ -27,10 +31,13 @@
     LLMATC_EXTERN_C LLMATC_EXPORT llmatc_status llmatc_plugin_entry(const llmatc_host* host,                 \
                                                                     llmatc_plugin_info* info) {              \
         if (host == 0 || info == 0) return LLMATC_ERR_INVALID_ARGUMENT;                                       \
+        /* Same major, and (majors being equal) host minor >= ours exactly when host version >= ours; written  \
+         * so that a minor of 0 draws no "comparison always false" warning. */                                 \
         if (LLMATC_VERSION_MAJOR(host->abi_version) != LLMATC_ABI_VERSION_MAJOR ||                            \
-            LLMATC_VERSION_MINOR(host->abi_version) < LLMATC_ABI_VERSION_MINOR) {                             \
-            static const char msg[] = "plugin " NAME " needs a host with ABI major "                          \
-                                      "equal to its own and minor at least its own";                          \
+            host->abi_version < LLMATC_ABI_VERSION) {                                                         \
+            static const char msg[] = "plugin " NAME " was built for ABI "                                    \
+                LLMATC_STRINGIFY(LLMATC_ABI_VERSION_MAJOR) "." LLMATC_STRINGIFY(LLMATC_ABI_VERSION_MINOR)        \
+                " and needs a host with the same major version and at least that minor";                      \
             if (host->set_error) host->set_error(msg, sizeof(msg) - 1);                                      \
             info->abi_version = LLMATC_ABI_VERSION;                                                           \
             return LLMATC_ERR_INCOMPATIBLE;                                                                   \

@@ -1,0 +1,35 @@
+// core/kernels/cpu/cpu_context.h — the CPU backend's state behind the C table's ctx pointer: its threads, the
+// chosen instruction-set kernels and grow-only scratch memory (so steady-state calls allocate nothing).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "kernels/cpu/isa_kernels.h"
+#include "kernels/cpu/thread_pool.h"
+
+namespace llmatc::cpu {
+
+// A 64-byte-aligned buffer that only grows; its contents are not kept when it grows.
+class ScratchBuffer {
+public:
+    // Returns at least `bytes` bytes; throws llmatc::Error (out of memory) when it cannot grow.
+    void* reserve(size_t bytes);
+
+private:
+    std::unique_ptr<uint8_t[], void (*)(void*)> data_{nullptr, nullptr};
+    size_t capacity_ = 0;
+};
+
+struct CpuContext {
+    CpuContext(int n_threads, Isa isa) : pool(n_threads), kernels(&isa_kernels(isa)) {}
+
+    ThreadPool pool;
+    const IsaKernels* kernels;
+    ScratchBuffer activations_q8;  // matmul inputs quantized to Q8_0 for block-quantized weights
+    ScratchBuffer thread_scratch;  // attention accumulators, pool.size() slices
+    ScratchBuffer row_to_seq;      // attention: batch row -> sequence index
+};
+
+}  // namespace llmatc::cpu

@@ -1,0 +1,191 @@
+// core/kernels/cpu/cpu_ops.cpp — the CPU backend's matrix product and element-wise kernels (embedding, RMSNorm,
+// RoPE, SiLU·mul, add, softmax), split over the thread pool.
+#include "kernels/cpu/cpu_ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "kernels/cpu/cpu_weight.h"
+#include "kernels/cpu/quant_blocks.h"
+#include "util/error.h"
+
+namespace llmatc::cpu {
+
+namespace {
+
+// Element-wise work is split in pieces of this many floats: large enough to amortise a chunk hand-out.
+constexpr int64_t kElementChunk = 16384;
+
+void require(bool ok, llmatc_status status, const char* kernel, const std::string& what) {
+    if (!ok) throw Error(status, std::string(kernel) + ": " + what);
+}
+
+void require_pointer(const void* p, const char* kernel, const char* name) {
+    require(p != nullptr, LLMATC_ERR_INVALID_ARGUMENT, kernel, std::string(name) + " is NULL");
+}
+
+}  // namespace
+
+void* ScratchBuffer::reserve(size_t bytes) {
+    if (bytes <= capacity_ && data_) return data_.get();
+    void* p = aligned_alloc_bytes(bytes);
+    if (!p) throw Error(LLMATC_ERR_OUT_OF_MEMORY, "cpu backend: cannot allocate " + std::to_string(bytes) +
+                                                      " bytes of scratch memory");
+    data_ = std::unique_ptr<uint8_t[], void (*)(void*)>(static_cast<uint8_t*>(p), aligned_free);
+    capacity_ = bytes;
+    return p;
+}
+
+void op_matmul(CpuContext& ctx, const llmatc_weight* w, const float* x, int64_t n, float* y) {
+    require_pointer(w, "matmul", "weight");
+    require(w->n_dims == 2, LLMATC_ERR_INVALID_ARGUMENT, "matmul", "the weight is 1-D; matmul needs [out, in]");
+    require(n >= 0, LLMATC_ERR_INVALID_ARGUMENT, "matmul", "negative row count " + std::to_string(n));
+    if (n == 0) return;
+    require_pointer(x, "matmul", "x");
+    require_pointer(y, "matmul", "y");
+
+    MatmulProblem p{w->dtype, w->data, w->rows, w->cols, x, nullptr, n, y};
+    const IsaKernels& k = *ctx.kernels;
+    if (w->dtype == LLMATC_DTYPE_Q8_0 || w->dtype == LLMATC_DTYPE_Q4_0) {
+        const int64_t row_bytes = (w->cols / kQuantBlock) * int64_t(sizeof(BlockQ8_0));
+        auto* xq = static_cast<uint8_t*>(ctx.activations_q8.reserve(size_t(row_bytes * n)));
+        ctx.pool.parallel_for(n, ctx.pool.chunk_for(n, 1, 1), [&](int64_t begin, int64_t end, int) {
+            for (int64_t i = begin; i < end; ++i) k.quantize_row_q8_0(x + i * w->cols, xq + i * row_bytes, w->cols);
+        });
+        p.x_q8 = xq;
+    }
+    // Split over output features: each thread streams its own slice of the weight once per x block.
+    const int64_t chunk = ctx.pool.chunk_for(w->rows, kMatmulRowMultiple, n == 1 ? 4 : 2);
+    ctx.pool.parallel_for(w->rows, chunk, [&](int64_t begin, int64_t end, int) { k.matmul_rows(p, begin, end); });
+}
+
+void op_embedding(CpuContext& ctx, const llmatc_weight* table, const int32_t* ids, int64_t n, float* out) {
+    require_pointer(table, "embedding", "table");
+    require(table->n_dims == 2, LLMATC_ERR_INVALID_ARGUMENT, "embedding", "the table is 1-D; it must be [vocab, dim]");
+    require(n >= 0, LLMATC_ERR_INVALID_ARGUMENT, "embedding", "negative token count " + std::to_string(n));
+    if (n == 0) return;
+    require_pointer(ids, "embedding", "ids");
+    require_pointer(out, "embedding", "out");
+    for (int64_t i = 0; i < n; ++i)
+        require(ids[i] >= 0 && ids[i] < table->rows, LLMATC_ERR_INVALID_ARGUMENT, "embedding",
+                "token id " + std::to_string(ids[i]) + " at index " + std::to_string(i) + " is outside [0, " +
+                    std::to_string(table->rows) + ")");
+    ctx.pool.parallel_for(n, ctx.pool.chunk_for(n, 1, 1), [&](int64_t begin, int64_t end, int) {
+        for (int64_t i = begin; i < end; ++i) weight_row_to_f32(*table, ids[i], out + i * table->cols);
+    });
+}
+
+void op_rmsnorm(CpuContext& ctx, const float* x, const llmatc_weight* w, int64_t n, int64_t dim, float eps,
+                float* out) {
+    require_pointer(w, "rmsnorm", "weight");
+    require(w->dtype == LLMATC_DTYPE_F32 && w->rows == 1 && w->cols == dim, LLMATC_ERR_INVALID_ARGUMENT, "rmsnorm",
+            "the weight has " + std::to_string(w->rows * w->cols) + " elements, dim is " + std::to_string(dim));
+    require(n >= 0 && dim > 0, LLMATC_ERR_INVALID_ARGUMENT, "rmsnorm", "bad shape n=" + std::to_string(n) +
+                                                                           " dim=" + std::to_string(dim));
+    if (n == 0) return;
+    require_pointer(x, "rmsnorm", "x");
+    require_pointer(out, "rmsnorm", "out");
+    const auto* weight = static_cast<const float*>(w->data);
+    ctx.pool.parallel_for(n, ctx.pool.chunk_for(n, 1, 1), [&](int64_t begin, int64_t end, int) {
+        for (int64_t i = begin; i < end; ++i) {
+            const float* xi = x + i * dim;
+            float* oi = out + i * dim;
+            // Mean of squares in F32 as the reference implementations do, with partial sums for vectorisation.
+            float partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            int64_t k = 0;
+            for (; k + 8 <= dim; k += 8)
+                for (int j = 0; j < 8; ++j) partial[j] += xi[k + j] * xi[k + j];
+            float sum = 0.0f;
+            for (int j = 0; j < 8; ++j) sum += partial[j];
+            for (; k < dim; ++k) sum += xi[k] * xi[k];
+            const float inv_rms = 1.0f / std::sqrt(sum / float(dim) + eps);
+            for (int64_t c = 0; c < dim; ++c) oi[c] = weight[c] * (xi[c] * inv_rms);
+        }
+    });
+}
+
+void op_rope(CpuContext& ctx, float* x, const int32_t* positions, int64_t n, int32_t n_heads, int32_t head_dim,
+             float theta, float pos_scale) {
+    require(n >= 0 && n_heads > 0, LLMATC_ERR_INVALID_ARGUMENT, "rope",
+            "bad shape n=" + std::to_string(n) + " n_heads=" + std::to_string(n_heads));
+    require(head_dim > 0 && head_dim % 2 == 0 && head_dim <= kMaxHeadDim, LLMATC_ERR_INVALID_ARGUMENT, "rope",
+            "head_dim " + std::to_string(head_dim) + " must be even and at most " + std::to_string(kMaxHeadDim));
+    require(theta > 0.0f && pos_scale > 0.0f, LLMATC_ERR_INVALID_ARGUMENT, "rope",
+            "theta and pos_scale must be positive");
+    if (n == 0) return;
+    require_pointer(x, "rope", "x");
+    require_pointer(positions, "rope", "positions");
+    const int32_t half = head_dim / 2;
+    // inv_freq as Hugging Face computes it (F32), with linear scaling folded in.
+    float inv_freq[kMaxHeadDim / 2];
+    for (int32_t i = 0; i < half; ++i)
+        inv_freq[i] = (1.0f / std::pow(theta, float(2 * i) / float(head_dim))) / pos_scale;
+    ctx.pool.parallel_for(n, ctx.pool.chunk_for(n, 1, 1), [&](int64_t begin, int64_t end, int) {
+        float cos_table[kMaxHeadDim / 2];
+        float sin_table[kMaxHeadDim / 2];
+        for (int64_t t = begin; t < end; ++t) {
+            const float pos = float(positions[t]);
+            for (int32_t i = 0; i < half; ++i) {
+                const float angle = pos * inv_freq[i];
+                cos_table[i] = std::cos(angle);
+                sin_table[i] = std::sin(angle);
+            }
+            for (int32_t h = 0; h < n_heads; ++h) {
+                float* v = x + (t * n_heads + h) * head_dim;
+                for (int32_t i = 0; i < half; ++i) {
+                    const float a = v[i], b = v[i + half];
+                    v[i] = a * cos_table[i] - b * sin_table[i];
+                    v[i + half] = b * cos_table[i] + a * sin_table[i];
+                }
+            }
+        }
+    });
+}
+
+void op_silu_mul(CpuContext& ctx, const float* gate, const float* up, int64_t n, float* out) {
+    require(n >= 0, LLMATC_ERR_INVALID_ARGUMENT, "silu_mul", "negative length " + std::to_string(n));
+    if (n == 0) return;
+    require_pointer(gate, "silu_mul", "gate");
+    require_pointer(up, "silu_mul", "up");
+    require_pointer(out, "silu_mul", "out");
+    ctx.pool.parallel_for(n, kElementChunk, [&](int64_t begin, int64_t end, int) {
+        for (int64_t i = begin; i < end; ++i) {
+            const float g = gate[i];
+            out[i] = g / (1.0f + std::exp(-g)) * up[i];
+        }
+    });
+}
+
+void op_add(CpuContext& ctx, float* x, const float* y, int64_t n) {
+    require(n >= 0, LLMATC_ERR_INVALID_ARGUMENT, "add", "negative length " + std::to_string(n));
+    if (n == 0) return;
+    require_pointer(x, "add", "x");
+    require_pointer(y, "add", "y");
+    ctx.pool.parallel_for(n, kElementChunk, [&](int64_t begin, int64_t end, int) {
+        for (int64_t i = begin; i < end; ++i) x[i] += y[i];
+    });
+}
+
+void op_softmax(CpuContext& ctx, float* x, int64_t n, int64_t dim) {
+    require(n >= 0 && dim > 0, LLMATC_ERR_INVALID_ARGUMENT, "softmax",
+            "bad shape n=" + std::to_string(n) + " dim=" + std::to_string(dim));
+    if (n == 0) return;
+    require_pointer(x, "softmax", "x");
+    ctx.pool.parallel_for(n, ctx.pool.chunk_for(n, 1, 1), [&](int64_t begin, int64_t end, int) {
+        for (int64_t i = begin; i < end; ++i) {
+            float* row = x + i * dim;
+            float max_value = row[0];
+            for (int64_t c = 1; c < dim; ++c) max_value = std::max(max_value, row[c]);
+            float sum = 0.0f;
+            for (int64_t c = 0; c < dim; ++c) {
+                row[c] = std::exp(row[c] - max_value);
+                sum += row[c];
+            }
+            const float inv_sum = 1.0f / sum;
+            for (int64_t c = 0; c < dim; ++c) row[c] *= inv_sum;
+        }
+    });
+}
+
+}  // namespace llmatc::cpu

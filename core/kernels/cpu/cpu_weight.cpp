@@ -1,0 +1,203 @@
+// core/kernels/cpu/cpu_weight.cpp — preparing checkpoint tensors as CPU weights: validation, zero-copy, conversion
+// between F32/F16/BF16, and Q8_0/Q4_0 quantization at load.
+#include "kernels/cpu/cpu_weight.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "kernels/cpu/fp16.h"
+#include "kernels/cpu/quant_blocks.h"
+#include "kernels/cpu/thread_pool.h"
+#include "util/error.h"
+
+namespace llmatc::cpu {
+
+namespace {
+
+bool is_float_type(llmatc_dtype t) {
+    return t == LLMATC_DTYPE_F32 || t == LLMATC_DTYPE_F16 || t == LLMATC_DTYPE_BF16;
+}
+bool is_block_type(llmatc_dtype t) { return t == LLMATC_DTYPE_Q8_0 || t == LLMATC_DTYPE_Q4_0; }
+
+std::string shape_string(const llmatc_tensor_view& v) {
+    std::string s = "[";
+    for (int d = 0; d < v.n_dims && d < LLMATC_MAX_DIMS; ++d) {
+        if (d) s += ", ";
+        s += std::to_string(v.shape[d]);
+    }
+    return s + "]";
+}
+
+// Reads element `index` of a float-typed buffer as F32.
+float load_element(llmatc_dtype t, const void* data, int64_t index) {
+    switch (t) {
+        case LLMATC_DTYPE_F16: return fp16_to_f32(static_cast<const uint16_t*>(data)[index]);
+        case LLMATC_DTYPE_BF16: return bf16_to_f32(static_cast<const uint16_t*>(data)[index]);
+        default: return static_cast<const float*>(data)[index];
+    }
+}
+
+// Row `row` of a [rows, cols] tensor of any supported type, as F32.
+void row_to_f32(llmatc_dtype t, const void* data, int64_t cols, int64_t row, float* out) {
+    if (t == LLMATC_DTYPE_Q8_0) {
+        const auto* blocks = static_cast<const BlockQ8_0*>(data) + row * (cols / kQuantBlock);
+        for (int64_t b = 0; b < cols / kQuantBlock; ++b) dequantize_block_q8_0(blocks + b, out + b * kQuantBlock);
+    } else if (t == LLMATC_DTYPE_Q4_0) {
+        const auto* blocks = static_cast<const BlockQ4_0*>(data) + row * (cols / kQuantBlock);
+        for (int64_t b = 0; b < cols / kQuantBlock; ++b) dequantize_block_q4_0(blocks + b, out + b * kQuantBlock);
+    } else if (t == LLMATC_DTYPE_F32) {
+        std::memcpy(out, static_cast<const float*>(data) + row * cols, size_t(cols) * sizeof(float));
+    } else {
+        for (int64_t k = 0; k < cols; ++k) out[k] = load_element(t, data, row * cols + k);
+    }
+}
+
+// Writes F32 values of one row into the storage type (cols a multiple of 32 for the block types).
+void row_from_f32(llmatc_dtype t, const float* in, int64_t cols, int64_t row, void* data) {
+    switch (t) {
+        case LLMATC_DTYPE_F32:
+            std::memcpy(static_cast<float*>(data) + row * cols, in, size_t(cols) * sizeof(float));
+            return;
+        case LLMATC_DTYPE_F16: {
+            auto* out = static_cast<uint16_t*>(data) + row * cols;
+            for (int64_t k = 0; k < cols; ++k) out[k] = f32_to_fp16(in[k]);
+            return;
+        }
+        case LLMATC_DTYPE_BF16: {
+            auto* out = static_cast<uint16_t*>(data) + row * cols;
+            for (int64_t k = 0; k < cols; ++k) out[k] = f32_to_bf16(in[k]);
+            return;
+        }
+        case LLMATC_DTYPE_Q8_0: {
+            auto* out = static_cast<BlockQ8_0*>(data) + row * (cols / kQuantBlock);
+            for (int64_t b = 0; b < cols / kQuantBlock; ++b) quantize_block_q8_0(in + b * kQuantBlock, out + b);
+            return;
+        }
+        case LLMATC_DTYPE_Q4_0: {
+            auto* out = static_cast<BlockQ4_0*>(data) + row * (cols / kQuantBlock);
+            for (int64_t b = 0; b < cols / kQuantBlock; ++b) quantize_block_q4_0(in + b * kQuantBlock, out + b);
+            return;
+        }
+        default: return;
+    }
+}
+
+}  // namespace
+
+uint64_t dtype_bytes(llmatc_dtype dtype, int64_t count) {
+    switch (dtype) {
+        case LLMATC_DTYPE_F32:
+        case LLMATC_DTYPE_I32: return uint64_t(count) * 4;
+        case LLMATC_DTYPE_F16:
+        case LLMATC_DTYPE_BF16: return uint64_t(count) * 2;
+        case LLMATC_DTYPE_I64: return uint64_t(count) * 8;
+        case LLMATC_DTYPE_Q8_0: return uint64_t(count / kQuantBlock) * sizeof(BlockQ8_0);
+        case LLMATC_DTYPE_Q4_0: return uint64_t(count / kQuantBlock) * sizeof(BlockQ4_0);
+        default: return 0;
+    }
+}
+
+const char* dtype_name(llmatc_dtype dtype) {
+    switch (dtype) {
+        case LLMATC_DTYPE_F32: return "F32";
+        case LLMATC_DTYPE_F16: return "F16";
+        case LLMATC_DTYPE_BF16: return "BF16";
+        case LLMATC_DTYPE_Q8_0: return "Q8_0";
+        case LLMATC_DTYPE_Q4_0: return "Q4_0";
+        case LLMATC_DTYPE_Q4_K: return "Q4_K";
+        case LLMATC_DTYPE_I32: return "I32";
+        case LLMATC_DTYPE_I64: return "I64";
+    }
+    return "unknown dtype";
+}
+
+void* aligned_alloc_bytes(size_t bytes) {
+    const size_t rounded = (bytes + 63) / 64 * 64;
+    return std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+}
+
+void aligned_free(void* ptr) { std::free(ptr); }
+
+std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc_dtype storage, ThreadPool* pool) {
+    if (src.struct_size < sizeof(llmatc_tensor_view))
+        throw Error(LLMATC_ERR_INVALID_ARGUMENT, "weight_create: tensor view struct_size " +
+                                                     std::to_string(src.struct_size) + " is smaller than " +
+                                                     std::to_string(sizeof(llmatc_tensor_view)));
+    if (src.n_dims != 1 && src.n_dims != 2)
+        throw Error(LLMATC_ERR_UNSUPPORTED, "weight_create: only 1-D and 2-D weights are supported, got " +
+                                                std::to_string(src.n_dims) + " dims " + shape_string(src));
+    for (int d = 0; d < src.n_dims; ++d)
+        if (src.shape[d] <= 0)
+            throw Error(LLMATC_ERR_INVALID_ARGUMENT, "weight_create: non-positive dimension in shape " +
+                                                         shape_string(src));
+    if (!is_float_type(src.dtype) && !is_block_type(src.dtype))
+        throw Error(LLMATC_ERR_UNSUPPORTED, std::string("weight_create: source dtype ") + dtype_name(src.dtype) +
+                                                " is not supported (F32, F16, BF16, Q8_0, Q4_0)");
+    if (!is_float_type(storage) && !is_block_type(storage))
+        throw Error(LLMATC_ERR_UNSUPPORTED, std::string("weight_create: storage dtype ") + dtype_name(storage) +
+                                                " is not supported (F32, F16, BF16, Q8_0, Q4_0)");
+    if (src.data == nullptr) throw Error(LLMATC_ERR_INVALID_ARGUMENT, "weight_create: tensor data is NULL");
+
+    const int64_t rows = src.n_dims == 2 ? src.shape[0] : 1;
+    const int64_t cols = src.n_dims == 2 ? src.shape[1] : src.shape[0];
+    if (is_block_type(src.dtype) && cols % kQuantBlock != 0)
+        throw Error(LLMATC_ERR_CORRUPT, std::string("weight_create: ") + dtype_name(src.dtype) + " tensor of shape " +
+                                            shape_string(src) + " has rows not a multiple of 32 elements");
+    const uint64_t expected = uint64_t(rows) * dtype_bytes(src.dtype, cols);
+    if (src.nbytes != expected)
+        throw Error(LLMATC_ERR_CORRUPT, std::string("weight_create: ") + dtype_name(src.dtype) + " tensor of shape " +
+                                            shape_string(src) + " should have " + std::to_string(expected) +
+                                            " bytes, has " + std::to_string(src.nbytes));
+
+    // Norm weights (1-D) are always F32: they are tiny and read by element-wise kernels.
+    if (src.n_dims == 1) storage = LLMATC_DTYPE_F32;
+    if (is_block_type(storage) && cols % kQuantBlock != 0)
+        throw Error(LLMATC_ERR_INVALID_ARGUMENT, std::string("weight_create: cannot quantize a weight of shape ") +
+                                                     shape_string(src) + " to " + dtype_name(storage) +
+                                                     ": its rows are not a multiple of 32 elements");
+    if (is_block_type(src.dtype) && storage != src.dtype && storage != LLMATC_DTYPE_F32)
+        throw Error(LLMATC_ERR_UNSUPPORTED, std::string("weight_create: a ") + dtype_name(src.dtype) +
+                                                " weight can be kept as " + dtype_name(src.dtype) +
+                                                " or F32, not " + dtype_name(storage));
+
+    auto w = std::make_unique<llmatc_weight>();
+    w->dtype = storage;
+    w->rows = rows;
+    w->cols = cols;
+    w->n_dims = src.n_dims;
+    w->bytes = uint64_t(rows) * dtype_bytes(storage, cols);
+    if (storage == src.dtype) {
+        w->data = src.data;  // zero-copy: the caller keeps the mapping alive as long as the weight
+        return w;
+    }
+    void* buffer = aligned_alloc_bytes(size_t(w->bytes));
+    if (!buffer)
+        throw Error(LLMATC_ERR_OUT_OF_MEMORY, "weight_create: cannot allocate " + std::to_string(w->bytes) +
+                                                  " bytes for a weight of shape " + shape_string(src));
+    w->owned = std::unique_ptr<uint8_t[], void (*)(void*)>(static_cast<uint8_t*>(buffer), aligned_free);
+    w->data = buffer;
+
+    // One F32 row of scratch per thread, allocated here because parallel bodies must not throw.
+    const int n_threads = pool ? pool->size() : 1;
+    std::unique_ptr<float[]> scratch(new float[size_t(cols) * size_t(n_threads)]);
+    auto convert_rows = [&](int64_t begin, int64_t end, int thread) {
+        float* row = scratch.get() + size_t(thread) * size_t(cols);
+        for (int64_t r = begin; r < end; ++r) {
+            row_to_f32(src.dtype, src.data, cols, r, row);
+            row_from_f32(storage, row, cols, r, buffer);
+        }
+    };
+    if (pool && rows > 1) {
+        pool->parallel_for(rows, pool->chunk_for(rows, 1), convert_rows);
+    } else {
+        convert_rows(0, rows, 0);
+    }
+    return w;
+}
+
+void weight_row_to_f32(const llmatc_weight& w, int64_t row, float* out) {
+    row_to_f32(w.dtype, w.data, w.cols, row, out);
+}
+
+}  // namespace llmatc::cpu

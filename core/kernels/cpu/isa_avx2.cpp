@@ -1,0 +1,65 @@
+// core/kernels/cpu/isa_avx2.cpp — the AVX2 + FMA + F16C kernels (8 floats per register). Compiled with those
+// flags only; called only when the CPU has them.
+#include <immintrin.h>
+
+#include "kernels/cpu/isa_simd_impl.h"
+#include "kernels/cpu/quant_blocks.h"
+
+namespace llmatc::cpu {
+
+namespace {
+
+struct Avx2 {
+    static constexpr int kLanes = 8;
+    using Reg = __m256;
+    static Reg zero() { return _mm256_setzero_ps(); }
+    static Reg set1(float v) { return _mm256_set1_ps(v); }
+    static Reg loadu(const float* p) { return _mm256_loadu_ps(p); }
+    static void storeu(float* p, Reg v) { _mm256_storeu_ps(p, v); }
+    static Reg load_f16(const uint16_t* p) {
+        return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    }
+    static Reg load_bf16(const uint16_t* p) {
+        const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+    }
+    static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
+    static Reg mul(Reg a, Reg b) { return _mm256_mul_ps(a, b); }
+    static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
+    static float reduce(Reg v) {
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        s = _mm_add_ss(s, _mm_movehdup_ps(s));
+        return _mm_cvtss_f32(s);
+    }
+};
+
+void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
+    switch (p.dtype) {
+        case LLMATC_DTYPE_F32: simd::matmul_rows_typed<Avx2, LLMATC_DTYPE_F32>(p, row_begin, row_end); return;
+        case LLMATC_DTYPE_F16: simd::matmul_rows_typed<Avx2, LLMATC_DTYPE_F16>(p, row_begin, row_end); return;
+        case LLMATC_DTYPE_BF16: simd::matmul_rows_typed<Avx2, LLMATC_DTYPE_BF16>(p, row_begin, row_end); return;
+        default: isa_kernels_scalar().matmul_rows(p, row_begin, row_end); return;
+    }
+}
+
+void quantize_row_q8_0(const float* x, void* out, int64_t n) {
+    auto* blocks = static_cast<BlockQ8_0*>(out);
+    for (int64_t b = 0; b < n / kQuantBlock; ++b) quantize_block_q8_0(x + b * kQuantBlock, blocks + b);
+}
+
+}  // namespace
+
+const IsaKernels& isa_kernels_avx2() {
+    static const IsaKernels kernels{Isa::avx2,
+                                    "avx2",
+                                    matmul_rows,
+                                    simd::dot_f32<Avx2>,
+                                    simd::dot_f16<Avx2>,
+                                    simd::scale_add_f32<Avx2>,
+                                    simd::scale_add_f16<Avx2>,
+                                    quantize_row_q8_0};
+    return kernels;
+}
+
+}  // namespace llmatc::cpu

@@ -1,0 +1,58 @@
+// core/kernels/cpu/isa_kernels.h — the inner loops that have one implementation per instruction set (scalar, AVX2,
+// AVX-512), as a table chosen once at run time from the CPU's features.
+#pragma once
+
+#include <cstdint>
+
+#include "llmatc/kernels.h"
+
+namespace llmatc::cpu {
+
+// y[n, rows] = x[n, cols] * W^T for a weight W [rows, cols] stored as `dtype` (F32, F16, BF16, Q8_0, Q4_0).
+// For the block-quantized types, x_q8 holds x quantized to Q8_0 blocks (n rows of cols/32 blocks), and the
+// inner products are integer; x is then unused. Pointers are borrowed for the call.
+struct MatmulProblem {
+    llmatc_dtype dtype;
+    const void* w;
+    int64_t rows;
+    int64_t cols;
+    const float* x;
+    const void* x_q8;
+    int64_t n;
+    float* y;
+};
+
+// The instruction-set levels, from the portable one up. A level is usable when the CPU has its features.
+enum class Isa { scalar = 0, avx2 = 1, avx512 = 2 };
+
+struct IsaKernels {
+    Isa isa;
+    const char* name;
+    // Computes the output columns [row_begin, row_end) of y (all n rows); the ranges of concurrent calls don't
+    // overlap. row_begin is a multiple of kMatmulRowMultiple except possibly at the end.
+    void (*matmul_rows)(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
+    // sum_i a[i] * b[i] with b F32 or IEEE half.
+    float (*dot_f32)(const float* a, const float* b, int64_t n);
+    float (*dot_f16)(const float* a, const uint16_t* b, int64_t n);
+    // y[i] = y[i] * scale + a * x[i] (the online-softmax update of attention).
+    void (*scale_add_f32)(float* y, float scale, float a, const float* x, int64_t n);
+    void (*scale_add_f16)(float* y, float scale, float a, const uint16_t* x, int64_t n);
+    // Quantizes n floats (a multiple of 32) to Q8_0 blocks at out (n / 32 blocks of 34 bytes).
+    void (*quantize_row_q8_0)(const float* x, void* out, int64_t n);
+};
+
+// Rows a thread's range of matmul output columns should be a multiple of (the register tile height).
+constexpr int64_t kMatmulRowMultiple = 8;
+
+const IsaKernels& isa_kernels_scalar();
+const IsaKernels& isa_kernels_avx2();    // requires AVX2, FMA, F16C
+const IsaKernels& isa_kernels_avx512();  // requires AVX512F/BW/VL, F16C, FMA (VNNI, BF16 used when present)
+
+// Whether this CPU can run `isa`'s kernels.
+bool isa_supported(Isa isa);
+// The best level this CPU supports.
+Isa best_isa();
+const IsaKernels& isa_kernels(Isa isa);
+const char* isa_name(Isa isa);
+
+}  // namespace llmatc::cpu

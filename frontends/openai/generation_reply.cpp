@@ -1,0 +1,116 @@
+// frontends/openai/generation_reply.cpp — streaming/non-streaming delivery common to the generation endpoints.
+#include "generation_reply.h"
+
+#include <ctime>
+
+#include "api_error.h"
+#include "sse.h"
+
+namespace llmatc::openai {
+
+const char* finish_reason_text(llmatc_finish_reason reason) {
+    switch (reason) {
+        case LLMATC_FINISH_STOP: return "stop";
+        case LLMATC_FINISH_LENGTH: return "length";
+        case LLMATC_FINISH_ABORT: return "abort";
+        case LLMATC_FINISH_ERROR: return "error";
+        default: return nullptr;
+    }
+}
+
+GenerationReply::GenerationReply(std::shared_ptr<GenerationSet> set, bool stream, bool include_usage,
+                                 int64_t prompt_tokens)
+    : created_(static_cast<int64_t>(std::time(nullptr))),
+      set_(std::move(set)),
+      stream_(stream),
+      include_usage_(include_usage),
+      prompt_tokens_(prompt_tokens),
+      generated_(set_->size(), 0),
+      counted_(set_->size(), true) {}
+
+void GenerationReply::start(std::function<void()> wake) { set_->set_wake(std::move(wake)); }
+
+void GenerationReply::cancel() { set_->cancel_all(); }
+
+void GenerationReply::note_totals(const std::vector<SequenceDelta>& deltas) {
+    for (size_t i = 0; i < deltas.size() && i < generated_.size(); ++i) {
+        generated_[i] = deltas[i].n_generated_tokens;
+    }
+}
+
+UsageCounts GenerationReply::usage() const {
+    UsageCounts u;
+    u.prompt_tokens = prompt_tokens_;
+    for (size_t i = 0; i < generated_.size(); ++i) {
+        if (counted_[i]) u.completion_tokens += generated_[i];
+    }
+    return u;
+}
+
+void GenerationReply::write_usage(JsonWriter& w) const {
+    UsageCounts u = usage();
+    w.StartObject();
+    w.Key("prompt_tokens");
+    w.Int64(u.prompt_tokens);
+    w.Key("completion_tokens");
+    w.Int64(u.completion_tokens);
+    w.Key("total_tokens");
+    w.Int64(u.prompt_tokens + u.completion_tokens);
+    w.EndObject();
+}
+
+void GenerationReply::append_stream_error(std::string& out, const std::string& message) {
+    append_sse_event(out, error_body(ApiError(500, "server_error", "internal_error", message)));
+}
+
+bool GenerationReply::poll(std::string& out) {
+    if (done_) return true;
+    if (!stream_) {
+        if (!set_->all_finished()) return false;
+        std::vector<SequenceDelta> deltas = set_->take();
+        note_totals(deltas);
+        for (const auto& d : deltas) {
+            if (d.finish_reason == LLMATC_FINISH_ERROR) {
+                response_ = error_response(ApiError(500, "server_error", "internal_error",
+                                                    d.error_message.empty() ? "generation failed" : d.error_message));
+                done_ = true;
+                return true;
+            }
+        }
+        response_ = build_response(deltas);
+        done_ = true;
+        return true;
+    }
+    // Read the finished flag before taking: an event arriving in between is then picked up by the next poll.
+    const bool finished = set_->all_finished();
+    std::vector<SequenceDelta> deltas = set_->take();
+    note_totals(deltas);
+    write_stream_events(deltas, out);
+    if (finished) {
+        if (include_usage_) {
+            rapidjson::StringBuffer buffer;
+            JsonWriter w(buffer);
+            w.StartObject();
+            w.Key("id");
+            w.String(id_.c_str());
+            w.Key("object");
+            w.String(chunk_object());
+            w.Key("created");
+            w.Int64(created_);
+            w.Key("model");
+            write_string(w, model_id_);
+            w.Key("choices");
+            w.StartArray();
+            w.EndArray();
+            w.Key("usage");
+            write_usage(w);
+            w.EndObject();
+            append_sse_event(out, std::string_view(buffer.GetString(), buffer.GetSize()));
+        }
+        append_sse_done(out);
+        done_ = true;
+    }
+    return done_;
+}
+
+}  // namespace llmatc::openai

@@ -1,0 +1,62 @@
+// frontends/openai/generation_reply.h — the pending reply shared by completions and chat: drains a GenerationSet into a
+// streamed SSE body or one final JSON response; the endpoint subclasses supply the JSON shapes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "generation.h"
+#include "http_types.h"
+#include "json_fields.h"
+
+namespace llmatc::openai {
+
+class GenerationReply : public PendingReply {
+public:
+    GenerationReply(std::shared_ptr<GenerationSet> set, bool stream, bool include_usage, int64_t prompt_tokens);
+
+    bool streaming() const override { return stream_; }
+    void start(std::function<void()> wake) override;
+    bool poll(std::string& out) override;
+    HttpResponse response() override { return response_; }
+    void cancel() override;
+    UsageCounts usage() const override;
+
+protected:
+    // Appends the SSE events for what each sequence produced since the last call.
+    virtual void write_stream_events(const std::vector<SequenceDelta>& deltas, std::string& out) = 0;
+    // The complete response once every sequence finished (`deltas` hold everything each produced).
+    virtual HttpResponse build_response(const std::vector<SequenceDelta>& deltas) = 0;
+    // The "object" of a stream chunk ("text_completion", "chat.completion.chunk").
+    virtual const char* chunk_object() const = 0;
+
+    // Writes {"prompt_tokens", "completion_tokens", "total_tokens"} for the sequences counted so far.
+    void write_usage(JsonWriter& w) const;
+    // Excludes a sequence from completion_tokens (best_of candidates not returned).
+    void exclude_from_usage(size_t sequence) { counted_.at(sequence) = false; }
+    // Writes an SSE error event for a sequence that failed inside the engine.
+    static void append_stream_error(std::string& out, const std::string& message);
+
+    std::string id_;
+    int64_t created_;
+    std::string model_id_;
+
+private:
+    void note_totals(const std::vector<SequenceDelta>& deltas);
+
+    std::shared_ptr<GenerationSet> set_;
+    bool stream_;
+    bool include_usage_;
+    int64_t prompt_tokens_;
+    std::vector<int64_t> generated_;
+    std::vector<bool> counted_;
+    bool done_ = false;
+    HttpResponse response_;
+};
+
+// Finish reason text in OpenAI's vocabulary ("stop", "length", "abort"), or nullptr while unfinished.
+const char* finish_reason_text(llmatc_finish_reason reason);
+
+}  // namespace llmatc::openai
