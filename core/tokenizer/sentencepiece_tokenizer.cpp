@@ -190,6 +190,8 @@ private:
                 added_content_[id] = *content;
             }
         }
+        for (const auto& t : text_tokens_)
+            if (token_first_bytes_.find(t.content[0]) == std::string::npos) token_first_bytes_ += t.content[0];
     }
 
     // A normal piece whose decoded text is non-empty: decoding it in front of a run makes sentencepiece treat the
@@ -229,6 +231,14 @@ private:
         std::string pending;
         size_t pos = 0;
         while (pos < text.size()) {
+            // Jump to the next byte that can start a token string.
+            const size_t candidate = text.find_first_of(token_first_bytes_, pos);
+            if (candidate == std::string_view::npos) {
+                pending.append(text.substr(pos));
+                break;
+            }
+            pending.append(text.substr(pos, candidate - pos));
+            pos = candidate;
             const TextToken* best = nullptr;
             for (const auto& t : text_tokens_)
                 if (text.compare(pos, t.content.size(), t.content) == 0 &&
@@ -319,6 +329,7 @@ private:
     std::string sentinel_surface_;
     size_t unk_prefix_length_ = 0;
     std::vector<TextToken> text_tokens_;
+    std::string token_first_bytes_;  // the first byte of every entry of text_tokens_
     std::unordered_map<int32_t, std::string> added_content_;
     std::unordered_set<int32_t> special_ids_;
 };

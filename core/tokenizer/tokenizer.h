@@ -23,7 +23,8 @@ public:
     // that contains bos_token encodes to the BOS id.
     virtual std::vector<int32_t> encode(std::string_view text, bool add_special) const = 0;
     // Decodes ids to text (no leading space for the first word, as sentencepiece decodes).
-    // skip_special drops control tokens. Throws Error(INVALID_ARGUMENT) for an id out of range.
+    // skip_special drops control tokens; without it they read as their text ("<s>") and the word after one keeps
+    // its space ("<s> Hello", as HF's fast tokenizer reads it). Throws Error(INVALID_ARGUMENT) for an id out of range.
     virtual std::string decode(std::span<const int32_t> ids, bool skip_special) const = 0;
     // One token as it reads inside a stream: its piece with U+2581 as a space, a byte token as its raw byte.
     virtual std::string token_text(int32_t id) const = 0;

@@ -84,7 +84,9 @@ void ThreadPool::run(RangeFn fn, void* ctx, int64_t n_items, int64_t chunk) {
 }
 
 void ThreadPool::worker_loop(int thread_index) {
-    uint32_t seen = generation_.load(std::memory_order_acquire);
+    // Generation 0 is the pool's state at construction; reading the atomic here instead could already see the
+    // first job's bump (the thread may start late) and then wait for it forever.
+    uint32_t seen = 0;
     for (;;) {
         for (int spin = 0;; ++spin) {
             const uint32_t now = generation_.load(std::memory_order_acquire);

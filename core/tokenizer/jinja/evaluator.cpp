@@ -23,6 +23,9 @@ struct PositionedError {
 
 enum class Flow { Normal, Break, Continue };
 
+// A prompt is at most a model context of text; a template producing more than this is looping out of control.
+constexpr size_t kMaxOutputBytes = 64u << 20;
+
 class Renderer {
 public:
     explicit Renderer(const std::unordered_map<std::string, Value>& variables) : globals_(variables) {
@@ -58,6 +61,8 @@ private:
     }
 
     Flow exec(const Node& n) {
+        if (out_.size() > kMaxOutputBytes)
+            fail_at(n.line, n.column, "the rendered prompt exceeds " + std::to_string(kMaxOutputBytes >> 20) + " MiB");
         switch (n.kind) {
             case Node::Kind::Text: out_ += n.text; return Flow::Normal;
             case Node::Kind::Output: out_ += eval(*n.expr).to_output(); return Flow::Normal;

@@ -95,7 +95,11 @@ typedef struct llmatc_plugin_info {
  * `host` offers services and its ABI version; the plugin answers with its own in info->abi_version and returns
  * LLMATC_OK, or LLMATC_ERR_INCOMPATIBLE (and a message) when it cannot work with that host.
  * Must not touch a GPU, start threads or allocate large memory: listing plugins calls it on every machine.
- * Called once per process, from the loading thread. */
+ * Called once per process, from the loading thread.
+ * The host then skips the plugin, reporting its file and the reason, when: the status is not LLMATC_OK; the answered
+ * version has another major or a newer minor than the host's; kind or name disagree with the file name
+ * (libllmatc-<model|frontend|cloud>-<name>.so); `interface` is NULL, its struct_size is smaller than the fields of
+ * ABI 1.0, or it leaves NULL a slot not documented as optional. */
 typedef llmatc_status (*llmatc_plugin_entry_fn)(const llmatc_host* host, llmatc_plugin_info* info);
 
 #ifdef __cplusplus

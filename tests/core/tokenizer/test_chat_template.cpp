@@ -164,3 +164,9 @@ TEST_CASE("template errors name the line and column") {
     CHECK_THAT(error_of("{% break %}"), Catch::Contains("outside a for loop"));
     CHECK(error_of("{{ raise_exception('custom ' ~ 42) }}") == "custom 42");
 }
+
+TEST_CASE("a runaway template fails instead of eating memory") {
+    CHECK_THAT(error_of("{% for a in range(100000) %}{% for b in range(100000) %}{{ 'xxxxxxxxxxxxxxxx' }}"
+                        "{% endfor %}{% endfor %}"),
+               Catch::Contains("exceeds 64 MiB"));
+}
