@@ -2,7 +2,7 @@
 """scripts/make_random_llama.py — writes a random-weight Llama checkpoint (Hugging Face layout) with transformers.
 
 Used by the reference tests (tests/e2e/test_reference_transformers.py) and the benchmarks. Weights are drawn with a
-fixed seed from N(0, 0.02); norm weights are 1 + N(0, 0.02) so that a mix-up of norms shows in the logits. The
+fixed seed from N(0, 0.02) (--std); norm weights are 1 + N(0, 0.02) so that a mix-up of norms shows in the logits. The
 tokenizer is copied from a SentencePiece model: stories260k's 512-token one (default) or Llama 2's 32000-token one.
 
 Examples:
@@ -54,6 +54,8 @@ def parse_args(argv):
                    help="model*.safetensors, or pytorch_model*.bin")
     p.add_argument("--max-shard-size", help="shard the weights (e.g. 200KB, 2GB); default: one file")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--std", type=float, default=0.02,
+                   help="standard deviation of the weights (tests use more, so that attention is far from uniform)")
     args = p.parse_args(argv)
     if args.preset:
         args.hidden_size, args.layers, args.heads, args.kv_heads, args.intermediate_size = PRESETS[args.preset]
@@ -91,8 +93,8 @@ def build_model(args):
     generator = torch.Generator().manual_seed(args.seed)
     with torch.no_grad():
         for name, param in sorted(model.named_parameters()):
-            noise = torch.randn(param.shape, generator=generator, dtype=torch.float32) * 0.02
-            param.copy_(noise + 1.0 if name.endswith("norm.weight") else noise)
+            noise = torch.randn(param.shape, generator=generator, dtype=torch.float32)
+            param.copy_(1.0 + 0.02 * noise if name.endswith("norm.weight") else args.std * noise)
     if args.tied:
         model.tie_weights()
     return model.to(getattr(torch, DTYPES[args.dtype]))

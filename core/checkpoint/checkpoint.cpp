@@ -7,7 +7,6 @@
 
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -80,14 +79,29 @@ bool is_plain_file_name(const std::string& name) {
 struct WeightLayout {
     const char* single;
     const char* index;
-    const char* shard_pattern;  // how shards are named, to explain a missing index
+    const char* shard_prefix;   // shards are <prefix>NNNNN-of-NNNNN<suffix>; named to explain a missing index
+    const char* shard_suffix;
     const char* format;
 };
 
 constexpr WeightLayout kLayouts[] = {
-    {"model.safetensors", "model.safetensors.index.json", R"(model-\d+-of-\d+\.safetensors)", "safetensors"},
-    {"pytorch_model.bin", "pytorch_model.bin.index.json", R"(pytorch_model-\d+-of-\d+\.bin)", "PyTorch"},
+    {"model.safetensors", "model.safetensors.index.json", "model-", ".safetensors", "safetensors"},
+    {"pytorch_model.bin", "pytorch_model.bin.index.json", "pytorch_model-", ".bin", "PyTorch"},
 };
+
+// "<prefix>00001-of-00002<suffix>".
+bool is_shard_name(const std::string& name, const WeightLayout& layout) {
+    const std::string prefix = layout.shard_prefix, suffix = layout.shard_suffix;
+    if (name.size() <= prefix.size() + suffix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+        return false;
+    const std::string middle = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+    const auto of = middle.find("-of-");
+    auto digits = [](const std::string& s) {
+        return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+    };
+    return of != std::string::npos && digits(middle.substr(0, of)) && digits(middle.substr(of + 4));
+}
 
 // Either reader, behind one small interface for the directory logic.
 class TensorFile {
@@ -200,10 +214,9 @@ void DirectoryCheckpoint::open_weights() {
     std::string message = dir_.string() + ": no weights found; looked for model.safetensors, model.safetensors.index.json, "
                                           "pytorch_model.bin and pytorch_model.bin.index.json";
     for (const WeightLayout& layout : kLayouts) {
-        const std::regex shard(layout.shard_pattern);
         for (const auto& item : fs::directory_iterator(dir_, ec)) {
             const std::string name = item.path().filename().string();
-            if (std::regex_match(name, shard)) {
+            if (is_shard_name(name, layout)) {
                 message += " (found shard " + name + " but not its index " + layout.index + ")";
                 break;
             }

@@ -39,6 +39,7 @@ struct GenerateOptions {
     std::optional<uint64_t> seed;
     bool json = false;
     bool timings = false;
+    bool ignore_eos = false;   // benchmarks: generate exactly max_tokens
     std::string dump_logits;   // file for every prompt position's logits (JSON)
 };
 
@@ -233,7 +234,7 @@ GenerationResult generate(LoadedModel& model, const GenerateOptions& o) {
     t0 = Clock::now();
     for (int32_t i = 0; i < max_new; ++i) {
         const int32_t next = sample_token(last_logits, desc.vocab_size, o, rng);
-        if (std::find(eos.begin(), eos.end(), next) != eos.end()) {
+        if (!o.ignore_eos && std::find(eos.begin(), eos.end(), next) != eos.end()) {
             r.finish_reason = "stop";
             break;
         }
@@ -342,6 +343,8 @@ int cmd_generate(int argc, char** argv) {
         ("device", po::value(&o.load.device)->default_value("auto"), "cpu | cuda | auto")
         ("json", po::bool_switch(&o.json), "print one JSON object instead of the streamed text")
         ("timings", po::bool_switch(&o.timings), "with --json: add \"timings\" (prompt and generation tokens/s)")
+        ("ignore-eos", po::bool_switch(&o.ignore_eos), "do not stop at EOS ids: generate exactly --max-tokens "
+                                                      "(for benchmarks)")
         ("dump-logits", po::value(&o.dump_logits), "debugging: write the logits after every prompt position to "
                                                    "FILE as JSON {\"prompt_token_ids\", \"logits\"} (the last row "
                                                    "is the first generated token's)");

@@ -134,16 +134,13 @@ std::string with_secrets(const std::string& spec, const ClusterSecrets& s) {
     auto& a = doc.GetAllocator();
     rapidjson::Value envs(rapidjson::kObjectType);
     for (const auto& [k, v] : s.envs) envs.AddMember(rapidjson::Value(k.c_str(), a), rapidjson::Value(v.c_str(), a), a);
+    // The server reads its key from $LLMATC_API_KEY, so it never shows on a command line (ps, /proc/<pid>/cmdline).
+    if (!s.api_key.empty()) envs.AddMember("LLMATC_API_KEY", rapidjson::Value(s.api_key.c_str(), a), a);
     doc.RemoveMember("envs");
     doc.AddMember("envs", envs, a);
     doc.RemoveMember("api_key");
     if (s.api_key.empty()) doc.AddMember("api_key", rapidjson::Value(), a);
     else doc.AddMember("api_key", rapidjson::Value(s.api_key.c_str(), a), a);
-    // The server learns its key on its command line (the flag `serve` already has); spec_json in state never has it.
-    if (!s.api_key.empty() && doc.HasMember("server_argv") && doc["server_argv"].IsArray()) {
-        doc["server_argv"].PushBack(rapidjson::Value("--api-key", a), a);
-        doc["server_argv"].PushBack(rapidjson::Value(s.api_key.c_str(), a), a);
-    }
     rapidjson::StringBuffer buf;
     Writer w(buf);
     doc.Accept(w);
@@ -254,6 +251,8 @@ std::vector<std::string> cluster_secrets(const std::string& name) {
 
 int launch_cluster(const cli::ServeOptions& options) {
     cli::ServeOptions o = options;
+    if (o.cluster.empty())
+        throw Error(LLMATC_ERR_INVALID_ARGUMENT, "serving on a cloud needs a cluster name: add -c NAME");
     validate_cluster_name(o.cluster);
     const std::string cloud = o.cloud.empty() ? "local" : o.cloud;
     if (!o.accelerator.empty()) {

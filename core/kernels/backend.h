@@ -19,4 +19,9 @@ public:
 // features (AVX2+FMA baseline; AVX-512, VNNI, BF16 where present).
 std::unique_ptr<KernelBackend> create_cpu_backend(int n_threads);
 
+// The CUDA backend on `device`, from the CUDA module loaded at run time (core/kernels/cuda_loader.cpp; the core
+// never links libcudart). Returns nullptr and sets *why_not (when given) to a one-line reason when no CUDA backend
+// can be made here: no driver, no device, no such device index, no module file, or its creation failed.
+std::unique_ptr<KernelBackend> create_cuda_backend(int device, std::string* why_not);
+
 }  // namespace llmatc

@@ -31,10 +31,16 @@ llmatc_dtype weight_storage_for(const std::string& quantization) {
                                                  "\" (expected one of: f32, f16, bf16, q8_0, q4_0, q4_k)");
 }
 
+// cuda: the CUDA module on device 0, or an error saying why not; auto: the same, else the CPU (logged).
 std::unique_ptr<KernelBackend> create_backend(const std::string& device, int threads) {
-    if (device == "cuda") throw Error(LLMATC_ERR_UNSUPPORTED, "CUDA backend not available in this build");
-    if (device != "cpu" && device != "auto")
+    if (device != "cpu" && device != "cuda" && device != "auto")
         throw Error(LLMATC_ERR_INVALID_ARGUMENT, "unknown device \"" + device + "\" (expected cpu, cuda or auto)");
+    if (device != "cpu") {
+        std::string why_not;
+        if (auto cuda = create_cuda_backend(0, &why_not)) return cuda;
+        if (device == "cuda") throw Error(LLMATC_ERR_UNAVAILABLE, "--device cuda: " + why_not);
+        spdlog::info("--device auto: using the CPU ({})", why_not);
+    }
     return create_cpu_backend(threads);
 }
 

@@ -90,9 +90,10 @@ public:
 protected:
     const char* chunk_object() const override { return "chat.completion.chunk"; }
 
-    void write_stream_events(const std::vector<SequenceDelta>& deltas, std::string& out) override {
-        for (size_t s = 0; s < deltas.size(); ++s) {
-            const SequenceDelta& d = deltas[s];
+    void write_stream_events(const std::vector<SequenceEvent>& events, std::string& out) override {
+        for (const SequenceEvent& ev : events) {
+            const size_t s = ev.index;
+            const SequenceDelta& d = ev.delta;
             if (d.finish_reason == LLMATC_FINISH_ERROR) {
                 append_stream_error(out, d.error_message.empty() ? "generation failed" : d.error_message);
                 continue;

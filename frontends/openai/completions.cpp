@@ -82,10 +82,11 @@ public:
 protected:
     const char* chunk_object() const override { return "text_completion"; }
 
-    void write_stream_events(const std::vector<SequenceDelta>& deltas, std::string& out) override {
+    void write_stream_events(const std::vector<SequenceEvent>& events, std::string& out) override {
         // Streaming requires best_of == n, so sequence s is choice s.
-        for (size_t s = 0; s < deltas.size(); ++s) {
-            const SequenceDelta& d = deltas[s];
+        for (const SequenceEvent& ev : events) {
+            const size_t s = ev.index;
+            const SequenceDelta& d = ev.delta;
             if (d.finish_reason == LLMATC_FINISH_ERROR) {
                 append_stream_error(out, d.error_message.empty() ? "generation failed" : d.error_message);
                 continue;

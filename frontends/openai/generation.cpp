@@ -12,7 +12,8 @@ struct GenerationSet::Slot {
 void GenerationSet::submit_all(const std::vector<Submission>& submissions) {
     {
         std::lock_guard lock(mutex_);
-        pending_.assign(submissions.size(), SequenceDelta{});
+        queue_.clear();
+        n_sequences_ = submissions.size();
         request_ids_.assign(submissions.size(), 0);
         finished_.assign(submissions.size(), false);
         submitted_.assign(submissions.size(), false);
@@ -59,38 +60,38 @@ void GenerationSet::on_event(const llmatc_output_event* event, void* user) {
 }
 
 void GenerationSet::record(size_t index, const llmatc_output_event& e) {
+    if (index >= n_sequences_) return;
+    SequenceEvent ev{index, {}};
+    SequenceDelta& d = ev.delta;
+    if (e.text && e.text_len) d.text.assign(e.text, e.text_len);
+    if (e.n_tokens > 0 && e.token_ids) {
+        d.token_ids.assign(e.token_ids, e.token_ids + e.n_tokens);
+        if (e.logprobs) d.logprobs.assign(e.logprobs, e.logprobs + e.n_tokens);
+        if (e.n_top > 0 && e.top_logprobs) {
+            d.top_logprobs.assign(e.top_logprobs, e.top_logprobs + static_cast<size_t>(e.n_tokens) * e.n_top);
+        }
+    }
+    d.n_top = e.n_top > 0 ? e.n_top : 0;
+    if (e.n_prompt_logprobs > 0 && e.prompt_logprobs) {
+        d.has_prompt_logprobs = true;
+        d.prompt_logprobs.assign(e.prompt_logprobs, e.prompt_logprobs + e.n_prompt_logprobs);
+        if (e.n_top > 0 && e.prompt_top_logprobs) {
+            d.prompt_top_logprobs.assign(e.prompt_top_logprobs,
+                                         e.prompt_top_logprobs + static_cast<size_t>(e.n_prompt_logprobs) * e.n_top);
+        }
+    }
+    d.n_prompt_tokens = e.n_prompt_tokens;
+    d.n_generated_tokens = e.n_generated_tokens;
+    d.n_cached_prompt_tokens = e.n_cached_prompt_tokens;
+    d.cumulative_logprob = e.cumulative_logprob;
+    d.finish_reason = e.finish_reason;
+    if (e.finish_reason == LLMATC_FINISH_ERROR && e.error_message) d.error_message = e.error_message;
+
     std::function<void()> wake;
     {
         std::lock_guard lock(mutex_);
-        if (index >= pending_.size()) return;
-        SequenceDelta& d = pending_[index];
-        if (e.text && e.text_len) d.text.append(e.text, e.text_len);
-        if (e.n_tokens > 0 && e.token_ids) {
-            d.token_ids.insert(d.token_ids.end(), e.token_ids, e.token_ids + e.n_tokens);
-            if (e.logprobs) d.logprobs.insert(d.logprobs.end(), e.logprobs, e.logprobs + e.n_tokens);
-            if (e.n_top > 0 && e.top_logprobs) {
-                d.top_logprobs.insert(d.top_logprobs.end(), e.top_logprobs,
-                                      e.top_logprobs + static_cast<size_t>(e.n_tokens) * e.n_top);
-            }
-        }
-        if (e.n_top > 0) d.n_top = e.n_top;
-        if (e.n_prompt_logprobs > 0 && e.prompt_logprobs) {
-            d.has_prompt_logprobs = true;
-            d.prompt_logprobs.assign(e.prompt_logprobs, e.prompt_logprobs + e.n_prompt_logprobs);
-            if (e.n_top > 0 && e.prompt_top_logprobs) {
-                d.prompt_top_logprobs.assign(e.prompt_top_logprobs,
-                                             e.prompt_top_logprobs + static_cast<size_t>(e.n_prompt_logprobs) * e.n_top);
-            }
-        }
-        d.n_prompt_tokens = e.n_prompt_tokens;
-        d.n_generated_tokens = e.n_generated_tokens;
-        d.n_cached_prompt_tokens = e.n_cached_prompt_tokens;
-        d.cumulative_logprob = e.cumulative_logprob;
-        if (e.finish_reason != LLMATC_FINISH_NONE) {
-            d.finish_reason = e.finish_reason;
-            finished_[index] = true;
-            if (e.error_message) d.error_message = e.error_message;
-        }
+        if (e.finish_reason != LLMATC_FINISH_NONE) finished_[index] = true;
+        queue_.push_back(std::move(ev));
         wake = wake_;
     }
     if (wake) wake();
@@ -101,22 +102,38 @@ void GenerationSet::set_wake(std::function<void()> wake) {
     wake_ = std::move(wake);
 }
 
-std::vector<SequenceDelta> GenerationSet::take() {
+std::vector<SequenceEvent> GenerationSet::take_events() {
     std::lock_guard lock(mutex_);
-    std::vector<SequenceDelta> out(pending_.size());
-    for (size_t i = 0; i < pending_.size(); ++i) {
-        SequenceDelta& d = pending_[i];
-        out[i] = std::move(d);
-        // Keep the running totals and the finish state for the next take.
-        SequenceDelta kept;
-        kept.n_top = out[i].n_top;
-        kept.n_prompt_tokens = out[i].n_prompt_tokens;
-        kept.n_generated_tokens = out[i].n_generated_tokens;
-        kept.n_cached_prompt_tokens = out[i].n_cached_prompt_tokens;
-        kept.cumulative_logprob = out[i].cumulative_logprob;
-        d = std::move(kept);
-    }
+    std::vector<SequenceEvent> out;
+    out.swap(queue_);
     return out;
+}
+
+std::vector<SequenceDelta> merge_events(std::vector<SequenceEvent>& events, size_t n_sequences) {
+    std::vector<SequenceDelta> merged(n_sequences);
+    for (auto& [index, d] : events) {
+        if (index >= n_sequences) continue;
+        SequenceDelta& m = merged[index];
+        m.text += d.text;
+        m.token_ids.insert(m.token_ids.end(), d.token_ids.begin(), d.token_ids.end());
+        m.logprobs.insert(m.logprobs.end(), d.logprobs.begin(), d.logprobs.end());
+        m.top_logprobs.insert(m.top_logprobs.end(), d.top_logprobs.begin(), d.top_logprobs.end());
+        if (d.n_top > 0) m.n_top = d.n_top;
+        if (d.has_prompt_logprobs) {
+            m.has_prompt_logprobs = true;
+            m.prompt_logprobs = std::move(d.prompt_logprobs);
+            m.prompt_top_logprobs = std::move(d.prompt_top_logprobs);
+        }
+        m.n_prompt_tokens = d.n_prompt_tokens;
+        m.n_generated_tokens = d.n_generated_tokens;
+        m.n_cached_prompt_tokens = d.n_cached_prompt_tokens;
+        m.cumulative_logprob = d.cumulative_logprob;
+        if (d.finish_reason != LLMATC_FINISH_NONE) {
+            m.finish_reason = d.finish_reason;
+            m.error_message = d.error_message;
+        }
+    }
+    return merged;
 }
 
 bool GenerationSet::all_finished() const {
@@ -129,7 +146,7 @@ bool GenerationSet::all_finished() const {
 
 size_t GenerationSet::size() const {
     std::lock_guard lock(mutex_);
-    return pending_.size();
+    return n_sequences_;
 }
 
 void GenerationSet::cancel_all() {

@@ -13,7 +13,7 @@
 
 namespace llmatc::openai {
 
-// What one sequence produced since the last take() (or in total, for a non-streaming reply that takes once).
+// What one sequence produced in one engine event (or, merged, in total).
 struct SequenceDelta {
     std::string text;
     std::vector<int32_t> token_ids;
@@ -32,6 +32,15 @@ struct SequenceDelta {
     double cumulative_logprob = 0.0;
 };
 
+// One engine event of sequence `index`, as it arrived.
+struct SequenceEvent {
+    size_t index;
+    SequenceDelta delta;
+};
+
+// Folds events into one delta per sequence (texts, tokens and logprobs appended; latest totals; the finish reason).
+std::vector<SequenceDelta> merge_events(std::vector<SequenceEvent>& events, size_t n_sequences);
+
 // Thread-safe: the engine's thread appends events; the session's strand takes them. Keep it in a shared_ptr: each
 // engine request holds a reference until its final event, so the set outlives every callback.
 class GenerationSet : public std::enable_shared_from_this<GenerationSet> {
@@ -49,8 +58,8 @@ public:
 
     // `wake` is called (from the engine's thread, outside any lock) after each event.
     void set_wake(std::function<void()> wake);
-    // Moves out what each sequence produced since the last call (the running totals are copied).
-    std::vector<SequenceDelta> take();
+    // Moves out the events that arrived since the last call, in arrival order (one streamed chunk each).
+    std::vector<SequenceEvent> take_events();
     bool all_finished() const;
     size_t size() const;
     // Cancels every unfinished sequence (their final events still arrive). Idempotent.
@@ -63,7 +72,8 @@ private:
 
     const EngineClient& engine_;
     mutable std::mutex mutex_;
-    std::vector<SequenceDelta> pending_;
+    std::vector<SequenceEvent> queue_;
+    size_t n_sequences_ = 0;
     std::vector<uint64_t> request_ids_;
     std::vector<bool> finished_;
     std::vector<bool> submitted_;

@@ -32,9 +32,9 @@ void GenerationReply::start(std::function<void()> wake) { set_->set_wake(std::mo
 
 void GenerationReply::cancel() { set_->cancel_all(); }
 
-void GenerationReply::note_totals(const std::vector<SequenceDelta>& deltas) {
-    for (size_t i = 0; i < deltas.size() && i < generated_.size(); ++i) {
-        generated_[i] = deltas[i].n_generated_tokens;
+void GenerationReply::note_totals(const std::vector<SequenceEvent>& events) {
+    for (const auto& ev : events) {
+        if (ev.index < generated_.size()) generated_[ev.index] = ev.delta.n_generated_tokens;
     }
 }
 
@@ -67,8 +67,9 @@ bool GenerationReply::poll(std::string& out) {
     if (done_) return true;
     if (!stream_) {
         if (!set_->all_finished()) return false;
-        std::vector<SequenceDelta> deltas = set_->take();
-        note_totals(deltas);
+        std::vector<SequenceEvent> events = set_->take_events();
+        note_totals(events);
+        std::vector<SequenceDelta> deltas = merge_events(events, set_->size());
         for (const auto& d : deltas) {
             if (d.finish_reason == LLMATC_FINISH_ERROR) {
                 response_ = error_response(ApiError(500, "server_error", "internal_error",
@@ -83,9 +84,9 @@ bool GenerationReply::poll(std::string& out) {
     }
     // Read the finished flag before taking: an event arriving in between is then picked up by the next poll.
     const bool finished = set_->all_finished();
-    std::vector<SequenceDelta> deltas = set_->take();
-    note_totals(deltas);
-    write_stream_events(deltas, out);
+    std::vector<SequenceEvent> events = set_->take_events();
+    note_totals(events);
+    write_stream_events(events, out);
     if (finished) {
         if (include_usage_) {
             rapidjson::StringBuffer buffer;

@@ -25,8 +25,8 @@ public:
     UsageCounts usage() const override;
 
 protected:
-    // Appends the SSE events for what each sequence produced since the last call.
-    virtual void write_stream_events(const std::vector<SequenceDelta>& deltas, std::string& out) = 0;
+    // Appends one SSE event per engine event (in arrival order), as OpenAI streams one chunk per token.
+    virtual void write_stream_events(const std::vector<SequenceEvent>& events, std::string& out) = 0;
     // The complete response once every sequence finished (`deltas` hold everything each produced).
     virtual HttpResponse build_response(const std::vector<SequenceDelta>& deltas) = 0;
     // The "object" of a stream chunk ("text_completion", "chat.completion.chunk").
@@ -44,7 +44,7 @@ protected:
     std::string model_id_;
 
 private:
-    void note_totals(const std::vector<SequenceDelta>& deltas);
+    void note_totals(const std::vector<SequenceEvent>& events);
 
     std::shared_ptr<GenerationSet> set_;
     bool stream_;

@@ -38,6 +38,28 @@ std::string_view path_of(std::string_view target) {
 // /health and /metrics answer without a key: load balancers and Prometheus scrape them.
 bool open_path(std::string_view path) { return path == "/health" || path == "/metrics"; }
 
+// "%2Fwork%2Fm" → "/work/m" (clients percent-encode model ids that hold slashes). A malformed escape is kept as is.
+std::string percent_decode(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 &&
+            hex(text[i + 2]) >= 0) {
+            out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+            i += 2;
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
 Reply immediate(HttpResponse response) {
     Reply reply;
     reply.immediate = std::move(response);
@@ -122,7 +144,7 @@ Reply Router::dispatch(const HttpRequest& request, std::string_view path) const 
         response.headers.emplace_back("Allow", allowed);
         return immediate(std::move(response));
     }
-    if (model_path) return immediate(handle_get_model(context_, path.substr(kModelPrefix.size())));
+    if (model_path) return immediate(handle_get_model(context_, percent_decode(path.substr(kModelPrefix.size()))));
 
     if (path == "/v1/completions") return handle_completions(context_, request);
     if (path == "/v1/chat/completions") return handle_chat_completions(context_, request);

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
@@ -104,7 +105,7 @@ llmatc_status cpu_attention(void* ctx, const llmatc_kv_cache* cache, int32_t lay
 
 class CpuBackend final : public KernelBackend {
 public:
-    CpuBackend(int n_threads, Isa isa) : context_(n_threads, isa) {
+    CpuBackend(int n_threads, Isa isa, const CpuBackendOptions& options) : context_(n_threads, isa, options) {
         table_ = llmatc_kernels{};
         table_.struct_size = sizeof(llmatc_kernels);
         table_.abi_version = LLMATC_ABI_VERSION;
@@ -137,13 +138,15 @@ private:
 
 }  // namespace
 
-std::unique_ptr<KernelBackend> create_cpu_backend_for_isa(int n_threads, Isa isa) {
+std::unique_ptr<KernelBackend> create_cpu_backend_for_isa(int n_threads, Isa isa,
+                                                          const CpuBackendOptions& options) {
     if (!isa_supported(isa))
         throw Error(LLMATC_ERR_UNSUPPORTED,
                     std::string("cpu backend: this CPU cannot run the ") + isa_name(isa) + " kernels");
-    auto backend = std::make_unique<CpuBackend>(n_threads, isa);
-    spdlog::debug("cpu backend: {} kernels, {} threads", isa_name(isa),
-                  static_cast<const CpuContext*>(backend->table()->ctx)->pool.size());
+    auto backend = std::make_unique<CpuBackend>(n_threads, isa, options);
+    const auto& context = *static_cast<const CpuContext*>(backend->table()->ctx);
+    spdlog::debug("cpu backend: {} kernels, {} threads, BF16 activations for prefill: {}", isa_name(isa),
+                  context.pool.size(), options.bf16_activations && context.kernels->has_bf16_dot);
     return backend;
 }
 
@@ -151,8 +154,13 @@ std::unique_ptr<KernelBackend> create_cpu_backend_for_isa(int n_threads, Isa isa
 
 namespace llmatc {
 
+// LLMATC_BF16_ACTIVATIONS=1 opts into BF16-rounded activations for prefill with BF16 weights (see
+// CpuBackendOptions): a speed/exactness choice made by whoever runs the process, not by the model.
 std::unique_ptr<KernelBackend> create_cpu_backend(int n_threads) {
-    return cpu::create_cpu_backend_for_isa(n_threads, cpu::best_isa());
+    cpu::CpuBackendOptions options;
+    const char* bf16 = std::getenv("LLMATC_BF16_ACTIVATIONS");
+    options.bf16_activations = bf16 && std::string(bf16) == "1";
+    return cpu::create_cpu_backend_for_isa(n_threads, cpu::best_isa(), options);
 }
 
 }  // namespace llmatc

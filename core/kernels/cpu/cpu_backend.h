@@ -5,11 +5,13 @@
 #include <memory>
 
 #include "kernels/backend.h"
+#include "kernels/cpu/cpu_context.h"
 #include "kernels/cpu/isa_kernels.h"
 
 namespace llmatc::cpu {
 
 // Throws llmatc::Error (unsupported) when this CPU cannot run `isa`.
-std::unique_ptr<KernelBackend> create_cpu_backend_for_isa(int n_threads, Isa isa);
+std::unique_ptr<KernelBackend> create_cpu_backend_for_isa(int n_threads, Isa isa,
+                                                          const CpuBackendOptions& options = {});
 
 }  // namespace llmatc::cpu

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "kernels/cpu/cpu_weight.h"
+#include "kernels/cpu/fp16.h"
 #include "kernels/cpu/quant_blocks.h"
 #include "util/error.h"
 
@@ -45,8 +46,15 @@ void op_matmul(CpuContext& ctx, const llmatc_weight* w, const float* x, int64_t 
     require_pointer(x, "matmul", "x");
     require_pointer(y, "matmul", "y");
 
-    MatmulProblem p{w->dtype, w->data, w->rows, w->cols, x, nullptr, n, y};
+    MatmulProblem p{w->dtype, w->data, w->rows, w->cols, x, nullptr, nullptr, n, y};
     const IsaKernels& k = *ctx.kernels;
+    if (w->dtype == LLMATC_DTYPE_BF16 && ctx.options.bf16_activations && k.has_bf16_dot && n >= kBf16DotMinRows) {
+        auto* xb = static_cast<uint16_t*>(ctx.activations_bf16.reserve(size_t(n * w->cols) * sizeof(uint16_t)));
+        ctx.pool.parallel_for(n, ctx.pool.chunk_for(n, 1, 1), [&](int64_t begin, int64_t end, int) {
+            for (int64_t e = begin * w->cols; e < end * w->cols; ++e) xb[e] = f32_to_bf16(x[e]);
+        });
+        p.x_bf16 = xb;
+    }
     if (w->dtype == LLMATC_DTYPE_Q8_0 || w->dtype == LLMATC_DTYPE_Q4_0) {
         const int64_t row_bytes = (w->cols / kQuantBlock) * int64_t(sizeof(BlockQ8_0));
         auto* xq = static_cast<uint8_t*>(ctx.activations_q8.reserve(size_t(row_bytes * n)));

@@ -58,7 +58,8 @@ const IsaKernels& isa_kernels_avx2() {
                                     simd::dot_f16<Avx2>,
                                     simd::scale_add_f32<Avx2>,
                                     simd::scale_add_f16<Avx2>,
-                                    quantize_row_q8_0};
+                                    quantize_row_q8_0,
+                                    false};
     return kernels;
 }
 

@@ -10,7 +10,9 @@ namespace llmatc::cpu {
 
 // y[n, rows] = x[n, cols] * W^T for a weight W [rows, cols] stored as `dtype` (F32, F16, BF16, Q8_0, Q4_0).
 // For the block-quantized types, x_q8 holds x quantized to Q8_0 blocks (n rows of cols/32 blocks), and the
-// inner products are integer; x is then unused. Pointers are borrowed for the call.
+// inner products are integer; x is then unused. For BF16 weights, x_bf16 (when not NULL) holds x rounded to
+// BF16 (n rows of cols) and the products use BF16 dot instructions (only set when has_bf16_dot). Pointers are
+// borrowed for the call.
 struct MatmulProblem {
     llmatc_dtype dtype;
     const void* w;
@@ -18,6 +20,7 @@ struct MatmulProblem {
     int64_t cols;
     const float* x;
     const void* x_q8;
+    const uint16_t* x_bf16;
     int64_t n;
     float* y;
 };
@@ -39,6 +42,8 @@ struct IsaKernels {
     void (*scale_add_f16)(float* y, float scale, float a, const uint16_t* x, int64_t n);
     // Quantizes n floats (a multiple of 32) to Q8_0 blocks at out (n / 32 blocks of 34 bytes).
     void (*quantize_row_q8_0)(const float* x, void* out, int64_t n);
+    // Whether matmul_rows can take BF16 activations (MatmulProblem::x_bf16) for BF16 weights.
+    bool has_bf16_dot;
 };
 
 // Rows a thread's range of matmul output columns should be a multiple of (the register tile height).

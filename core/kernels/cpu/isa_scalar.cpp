@@ -110,7 +110,7 @@ void quantize_row_q8_0(const float* x, void* out, int64_t n) {
 
 const IsaKernels& isa_kernels_scalar() {
     static const IsaKernels kernels{Isa::scalar,   "scalar",      matmul_rows,   dot_f32, dot_f16,
-                                    scale_add_f32, scale_add_f16, quantize_row_q8_0};
+                                    scale_add_f32, scale_add_f16, quantize_row_q8_0, false};
     return kernels;
 }
 

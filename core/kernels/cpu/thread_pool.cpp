@@ -15,7 +15,7 @@ namespace llmatc::cpu {
 namespace {
 // Kernel calls come back to back during a model step (microseconds apart), so workers spin briefly before
 // sleeping on a futex; the bound keeps an idle engine from burning the (shared) cores.
-constexpr int kSpinIterations = 20000;
+constexpr int kSpinIterations = 4000;
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {

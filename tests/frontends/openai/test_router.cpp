@@ -134,6 +134,7 @@ TEST_CASE("GET /v1/models lists the served model with max_model_len", "[openai][
     CHECK(m["max_model_len"].GetInt() == FakeEngine::kMaxModelLen);
 
     CHECK(call(h, "GET", "/v1/models/test-model").status == 200);
+    CHECK(call(h, "GET", "/v1/models/test%2Dmodel").status == 200);  // percent-encoded ids are decoded
     CHECK(call(h, "GET", "/v1/models/other").status == 404);
 }
 

@@ -1,0 +1,188 @@
+// benchmarks/kernels/kernels_bench.cpp — micro-benchmark of the CPU kernels: GEMV bandwidth per weight dtype and
+// GEMM throughput, next to this machine's measured memory read bandwidth (interleaved rounds, medians), as JSON.
+//
+// Usage: llmatc-kernels-bench [--threads N] [--rounds R] [--isa scalar|avx2|avx512]
+// Not run by the tests: timings on a shared machine are noise for CI, and the run takes about a minute.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <list>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/cpu_weight.h"
+#include "kernels/cpu/thread_pool.h"
+
+using namespace llmatc;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n == 0 ? 0.0 : (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]));
+}
+
+// Streaming read of a buffer far larger than the last-level cache, split over the pool's threads; GB/s.
+double measure_read_bandwidth(cpu::ThreadPool& pool, const std::vector<uint64_t>& buffer) {
+    std::vector<uint64_t> partial(size_t(pool.size()) * 8, 0);
+    const int64_t n = int64_t(buffer.size());
+    const auto start = Clock::now();
+    pool.parallel_for(n, pool.chunk_for(n, 4096, 1), [&](int64_t begin, int64_t end, int thread) {
+        uint64_t acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (int64_t i = begin; i + 8 <= end; i += 8)
+            for (int j = 0; j < 8; ++j) acc[j] += buffer[size_t(i + j)];
+        for (int j = 0; j < 8; ++j) partial[size_t(thread) * 8 + size_t(j)] += acc[j];
+    });
+    const double t = seconds_since(start);
+    uint64_t sink = 0;
+    for (uint64_t v : partial) sink += v;
+    if (sink == 42) std::fprintf(stderr, " ");  // keeps the reads observable
+    return double(buffer.size() * sizeof(uint64_t)) / t / 1e9;
+}
+
+struct Case {
+    llmatc_dtype dtype;
+    int64_t rows, cols;
+    std::vector<llmatc_weight*> copies;  // enough copies that one pass streams from DRAM, not the L3
+    std::vector<double> gemv_gbps;
+    std::vector<double> gemm_gflops;
+    std::vector<double> gemm_gflops_bf16_activations;  // BF16 weights only
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int threads = 0, rounds = 7;
+    cpu::Isa isa = cpu::best_isa();
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--threads" && i + 1 < argc) {
+            threads = std::atoi(argv[++i]);
+        } else if (arg == "--rounds" && i + 1 < argc) {
+            rounds = std::max(1, std::atoi(argv[++i]));
+        } else if (arg == "--isa" && i + 1 < argc) {
+            const std::string name = argv[++i];
+            isa = name == "scalar" ? cpu::Isa::scalar : name == "avx2" ? cpu::Isa::avx2 : cpu::Isa::avx512;
+        } else {
+            std::fprintf(stderr, "usage: %s [--threads N] [--rounds R] [--isa scalar|avx2|avx512]\n", argv[0]);
+            return 2;
+        }
+    }
+    std::unique_ptr<KernelBackend> backend;
+    try {
+        backend = cpu::create_cpu_backend_for_isa(threads, isa);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "kernels_bench: %s\n", e.what());
+        return 1;
+    }
+    const llmatc_kernels* k = backend->table();
+    // The same kernels with BF16-rounded activations for prefill (CpuBackendOptions::bf16_activations).
+    cpu::CpuBackendOptions bf16_options;
+    bf16_options.bf16_activations = true;
+    const auto bf16_backend = cpu::create_cpu_backend_for_isa(threads, isa, bf16_options);
+    const llmatc_kernels* kb = bf16_backend->table();
+    cpu::ThreadPool bandwidth_pool(threads);
+
+    std::vector<uint64_t> big(size_t(1) << 27, 1);  // 1 GiB, touched so pages are resident
+    for (size_t i = 0; i < big.size(); i += 512) big[i] = i;
+
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    const int64_t shapes[][2] = {{2048, 2048}, {5632, 2048}, {2048, 5632}};
+    const llmatc_dtype dtypes[] = {LLMATC_DTYPE_F32, LLMATC_DTYPE_F16, LLMATC_DTYPE_BF16, LLMATC_DTYPE_Q8_0,
+                                   LLMATC_DTYPE_Q4_0};
+    std::vector<Case> cases;
+    std::list<std::vector<float>> f32_sources;  // backing store of the zero-copy F32 weights
+    for (const auto& shape : shapes) {
+        std::vector<float> values(size_t(shape[0] * shape[1]));
+        for (auto& v : values) v = dist(rng) * 0.02f;
+        llmatc_tensor_view view{};
+        view.struct_size = sizeof(view);
+        view.abi_version = LLMATC_ABI_VERSION;
+        view.dtype = LLMATC_DTYPE_F32;
+        view.n_dims = 2;
+        view.shape[0] = shape[0];
+        view.shape[1] = shape[1];
+        view.shape[2] = view.shape[3] = 1;
+        view.data = values.data();
+        view.nbytes = values.size() * sizeof(float);
+        for (llmatc_dtype dtype : dtypes) {
+            Case c{dtype, shape[0], shape[1], {}, {}, {}};
+            const uint64_t bytes = cpu::dtype_bytes(dtype, shape[0] * shape[1]);
+            const size_t n_copies = size_t(std::max<uint64_t>(2, (uint64_t(256) << 20) / bytes));
+            for (size_t i = 0; i < n_copies; ++i) {
+                // F32 storage of an F32 source is zero-copy: give each copy its own source so copies don't alias.
+                llmatc_tensor_view copy_view = view;
+                if (dtype == LLMATC_DTYPE_F32) {
+                    f32_sources.emplace_back(values);
+                    copy_view.data = f32_sources.back().data();
+                }
+                llmatc_weight* w = nullptr;
+                if (k->weight_create(k->ctx, &copy_view, dtype, &w) != LLMATC_OK) {
+                    std::fprintf(stderr, "kernels_bench: weight_create failed\n");
+                    return 1;
+                }
+                c.copies.push_back(w);
+            }
+            cases.push_back(std::move(c));
+        }
+    }
+
+    const int64_t gemm_n = 128;
+    std::vector<float> x(size_t(gemm_n) * 5632), y(size_t(gemm_n) * 5632);
+    for (auto& v : x) v = dist(rng);
+    std::vector<double> bandwidth;
+    for (int round = 0; round < rounds; ++round) {
+        bandwidth.push_back(measure_read_bandwidth(bandwidth_pool, big));
+        for (Case& c : cases) {
+            // GEMV: one pass over every copy (each weight byte read once, as in decode).
+            auto start = Clock::now();
+            for (llmatc_weight* w : c.copies) k->matmul(k->ctx, w, x.data(), 1, y.data());
+            const double t = seconds_since(start);
+            c.gemv_gbps.push_back(double(k->weight_bytes(k->ctx, c.copies[0])) * double(c.copies.size()) / t / 1e9);
+            // GEMM (prefill-like, n = 128) on one copy.
+            start = Clock::now();
+            k->matmul(k->ctx, c.copies[0], x.data(), gemm_n, y.data());
+            c.gemm_gflops.push_back(2.0 * double(gemm_n * c.rows * c.cols) / seconds_since(start) / 1e9);
+            if (c.dtype == LLMATC_DTYPE_BF16) {
+                start = Clock::now();
+                kb->matmul(kb->ctx, c.copies[0], x.data(), gemm_n, y.data());
+                c.gemm_gflops_bf16_activations.push_back(2.0 * double(gemm_n * c.rows * c.cols) /
+                                                         seconds_since(start) / 1e9);
+            }
+        }
+    }
+
+    const double bw = median(bandwidth);
+    std::printf("{\n  \"isa\": \"%s\",\n  \"threads\": %d,\n  \"rounds\": %d,\n", cpu::isa_name(isa),
+                bandwidth_pool.size(), rounds);
+    std::printf("  \"memory_read_gbps\": {\"median\": %.2f, \"min\": %.2f, \"max\": %.2f},\n", bw,
+                *std::min_element(bandwidth.begin(), bandwidth.end()),
+                *std::max_element(bandwidth.begin(), bandwidth.end()));
+    std::printf("  \"matmul\": [\n");
+    for (size_t i = 0; i < cases.size(); ++i) {
+        const Case& c = cases[i];
+        const double gbps = median(c.gemv_gbps);
+        std::printf("    {\"dtype\": \"%s\", \"rows\": %lld, \"cols\": %lld, \"gemv_gbps\": %.2f, "
+                    "\"gemv_fraction_of_bandwidth\": %.3f, \"gemm_n\": %lld, \"gemm_gflops\": %.1f",
+                    cpu::dtype_name(c.dtype), (long long)c.rows, (long long)c.cols, gbps, gbps / bw,
+                    (long long)gemm_n, median(c.gemm_gflops));
+        if (!c.gemm_gflops_bf16_activations.empty())
+            std::printf(", \"gemm_gflops_bf16_activations\": %.1f", median(c.gemm_gflops_bf16_activations));
+        std::printf("}%s\n", i + 1 < cases.size() ? "," : "");
+    }
+    std::printf("  ]\n}\n");
+    for (Case& c : cases)
+        for (llmatc_weight* w : c.copies) k->weight_destroy(k->ctx, w);
+    return 0;
+}
