@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
         view.data = values.data();
         view.nbytes = values.size() * sizeof(float);
         for (llmatc_dtype dtype : dtypes) {
-            Case c{dtype, shape[0], shape[1], {}, {}, {}};
+            Case c{dtype, shape[0], shape[1], {}, {}, {}, {}};
             const uint64_t bytes = cpu::dtype_bytes(dtype, shape[0] * shape[1]);
             const size_t n_copies = size_t(std::max<uint64_t>(2, (uint64_t(256) << 20) / bytes));
             for (size_t i = 0; i < n_copies; ++i) {

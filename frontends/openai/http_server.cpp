@@ -333,8 +333,9 @@ private:
                     return self->do_read_header();
                 }
                 if (ec == net::error::operation_aborted && !self->in_request_) return;
-                // EOF or reset while the reply was pending: the client left.
-                if (self->in_request_) {
+                // EOF or reset while the reply was still being produced: the client left early. (After the reply
+                // is complete, a client closing right after reading it is normal.)
+                if (self->in_request_ && self->pending_) {
                     self->status_ = 499;
                     self->server_.log(LLMATC_LOG_INFO, "client disconnected during " + self->target_path() +
                                                            "; cancelling its request");

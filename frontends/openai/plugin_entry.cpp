@@ -48,6 +48,8 @@ llmatc_status frontend_create(const llmatc_frontend_config* config, const llmatc
             return fail(LLMATC_ERR_INCOMPATIBLE, "openai frontend: the engine table is smaller than expected");
         }
 
+        // config->chat_template is not used here: apply_chat_template takes no template, so `llm-atc serve` gives
+        // the override to the engine (EngineOptions.chat_template), which renders every chat with it.
         llmatc::openai::ServerContext context{
             llmatc::openai::EngineClient(engine, g_host ? g_host->last_error : nullptr),
             config->api_key ? config->api_key : "", config->log_prompts != 0, host_log};

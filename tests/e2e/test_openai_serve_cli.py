@@ -89,3 +89,26 @@ def test_banner_request_log_and_graceful_sigterm(serve):
     line = next(l for l in log.splitlines() if "POST /v1/completions 200" in l)
     assert "prompt_tokens=5" in line and "completion_tokens=400" in line and " ms" in line
     assert "Once upon a time" not in log  # prompts stay out of the log without --log-prompts
+
+
+def test_chat_template_file_overrides_the_models(serve, tmp_path):
+    template = tmp_path / "template.jinja"
+    template.write_text("{% for m in messages %}[{{ m['role'] }}]{{ m['content'] | trim }}{% endfor %}"
+                        "{% if add_generation_prompt %}[assistant]{% endif %}")
+    server = serve("--threads", "1", "--chat-template", str(template))
+
+    def tokenize(body):
+        req = urllib.request.Request(server.root_url + "/tokenize", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read())["tokens"]
+
+    rendered = tokenize({"messages": [{"role": "user", "content": "  Hi there "}]})
+    assert rendered == tokenize({"prompt": "[user]Hi there[assistant]", "add_special_tokens": False})
+
+
+def test_missing_chat_template_file_is_a_clear_error(tmp_path):
+    out = subprocess.run([str(BUILD_DIR / "llm-atc"), "serve", "--name", str(STORIES260K), "--port", "0",
+                          "--chat-template", str(tmp_path / "nope.jinja")], capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0
+    assert "nope.jinja" in out.stderr + out.stdout

@@ -31,9 +31,10 @@ struct Avx512 {
 
 // ---- Block-quantized weights (Q8_0, Q4_0) times Q8_0 activations, with VNNI integer dot products. ----
 //
-// vpdpbusd multiplies unsigned by signed bytes. Q8_0 weights are signed, so the activation is made unsigned by
-// adding 128 (x ^ 0x80) and 128 * sum(w) is subtracted; Q4_0 nibbles are already unsigned (0..15), and the -8
-// offset is 8 * sum(x), subtracted. Both corrections are computed once per block and shared across the tile.
+// vpdpbusd multiplies unsigned by signed bytes; the activation stays the signed operand. Q8_0 weights are made
+// unsigned by adding 128 (w ^ 0x80), and 128 * sum(x) is subtracted; Q4_0 nibbles are already unsigned (0..15),
+// and the -8 offset is 8 * sum(x), subtracted. The correction depends on the activation block only, so it is
+// computed once per block and shared by every weight row of the tile.
 
 inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
 
@@ -63,14 +64,12 @@ inline void quant_tile(const BlockQ8_0* x, int64_t blocks, const void* w, int64_
         for (int j = 0; j < NW; ++j) acc[i][j] = _mm256_setzero_ps();
     const __m256i zero = _mm256_setzero_si256();
     for (int64_t b = 0; b < blocks; ++b) {
-        __m256i wq[NW];
-        __m256i w_correction[NW];  // Q8_0: 128 * sum(w), per int32 lane group
+        __m256i wq[NW];  // unsigned weight bytes
         float w_scale[NW];
         for (int j = 0; j < NW; ++j) {
             if constexpr (D == LLMATC_DTYPE_Q8_0) {
                 const BlockQ8_0& blk = static_cast<const BlockQ8_0*>(w)[(w_row + j) * blocks + b];
-                wq[j] = load_256(blk.qs);
-                w_correction[j] = _mm256_dpbusd_epi32(zero, _mm256_set1_epi8(char(0x80)), wq[j]);
+                wq[j] = _mm256_xor_si256(load_256(blk.qs), _mm256_set1_epi8(char(0x80)));
                 w_scale[j] = half_to_float(blk.d);
             } else {
                 const BlockQ4_0& blk = static_cast<const BlockQ4_0*>(w)[(w_row + j) * blocks + b];
@@ -82,20 +81,12 @@ inline void quant_tile(const BlockQ8_0* x, int64_t blocks, const void* w, int64_
             const BlockQ8_0& xb = x[i * blocks + b];
             const __m256i xq = load_256(xb.qs);
             const float x_scale = half_to_float(xb.d);
-            if constexpr (D == LLMATC_DTYPE_Q8_0) {
-                const __m256i xu = _mm256_xor_si256(xq, _mm256_set1_epi8(char(0x80)));
-                for (int j = 0; j < NW; ++j) {
-                    const __m256i dot = _mm256_sub_epi32(_mm256_dpbusd_epi32(zero, xu, wq[j]), w_correction[j]);
-                    acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(w_scale[j] * x_scale),
-                                                acc[i][j]);
-                }
-            } else {
-                const __m256i x_correction = _mm256_dpbusd_epi32(zero, _mm256_set1_epi8(8), xq);
-                for (int j = 0; j < NW; ++j) {
-                    const __m256i dot = _mm256_sub_epi32(_mm256_dpbusd_epi32(zero, wq[j], xq), x_correction);
-                    acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(w_scale[j] * x_scale),
-                                                acc[i][j]);
-                }
+            const __m256i offset = _mm256_set1_epi8(D == LLMATC_DTYPE_Q8_0 ? char(0x80) : char(8));
+            const __m256i x_correction = _mm256_dpbusd_epi32(zero, offset, xq);
+            for (int j = 0; j < NW; ++j) {
+                const __m256i dot = _mm256_sub_epi32(_mm256_dpbusd_epi32(zero, wq[j], xq), x_correction);
+                acc[i][j] =
+                    _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(w_scale[j] * x_scale), acc[i][j]);
             }
         }
     }
