@@ -183,9 +183,12 @@ private:
             if (auto self = weak.lock()) self->wake();
         });
         if (streaming_) {
-            out_pending_ =
-                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                "Server: llm-atc\r\nTransfer-Encoding: chunked\r\n";
+            // HTTP/1.0 has no chunked encoding: the stream is the raw body, ended by closing the connection.
+            chunked_ = req.version() >= 11;
+            if (!chunked_) keep_alive_ = false;
+            out_pending_ = chunked_ ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.0 200 OK\r\n";
+            out_pending_ += "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\nServer: llm-atc\r\n";
+            if (chunked_) out_pending_ += "Transfer-Encoding: chunked\r\n";
             out_pending_ += keep_alive_ ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
             header_in_buffer_ = true;
             status_ = 200;
@@ -217,7 +220,7 @@ private:
         usage_ = pending_->usage();
         if (!produced.empty()) append_chunk(produced);
         if (done) {
-            out_pending_ += "0\r\n\r\n";
+            if (chunked_) out_pending_ += "0\r\n\r\n";
             pending_.reset();
             last_chunk_queued_ = true;
         } else if (out_pending_.size() > server_.options.max_buffered_stream_bytes) {
@@ -229,6 +232,10 @@ private:
     }
 
     void append_chunk(const std::string& data) {
+        if (!chunked_) {
+            out_pending_ += data;
+            return;
+        }
         char size_line[32];
         std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
         out_pending_ += size_line;
@@ -389,6 +396,7 @@ private:
     std::shared_ptr<PendingReply> pending_;
     std::atomic<bool> wake_posted_{false};
     bool streaming_ = false;
+    bool chunked_ = true;
     bool keep_alive_ = true;
     bool closed_ = false;
     bool in_request_ = false;

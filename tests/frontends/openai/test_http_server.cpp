@@ -171,6 +171,19 @@ TEST_CASE("SSE streams use chunked encoding and end with [DONE]", "[openai][http
     CHECK(r.find("\"finish_reason\":\"length\"") != std::string::npos);
 }
 
+TEST_CASE("HTTP/1.0 clients get the stream unchunked, ended by closing", "[openai][http][stream]") {
+    RunningServer s;
+    Client c(s.server->port());
+    const std::string body = R"({"prompt":"hi","max_tokens":2,"stream":true})";
+    c.send("POST /v1/completions HTTP/1.0\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    std::string r = c.read_until("\x01");  // reads to EOF: the server closes after the stream
+    CHECK(r.rfind("HTTP/1.0 200", 0) == 0);
+    CHECK(r.find("Transfer-Encoding") == std::string::npos);
+    CHECK(r.find("\r\n\r\ndata: {") != std::string::npos);
+    CHECK(r.size() > 14);
+    CHECK(r.substr(r.size() - 14) == "data: [DONE]\n\n");
+}
+
 TEST_CASE("a client that disconnects mid-stream gets its engine requests cancelled", "[openai][http][cancel]") {
     RunningServer s;
     s.engine.step_delay_ms = 10;
