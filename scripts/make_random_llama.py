@@ -24,9 +24,10 @@ TOKENIZERS = {
     "llama2": (SHARED / "tokenizers" / "llama2" / "tokenizer.model", 32000),
 }
 PRESETS = {
-    # name: (hidden, layers, heads, kv_heads, intermediate)
-    "110m": (768, 12, 12, 12, 2048),
-    "tinyllama-1.1b": (2048, 22, 32, 4, 5632),
+    # name: (hidden, layers, heads, kv_heads, intermediate, tied) — 110m is llama2.c's stories110M shape (tied
+    # embeddings: 110M parameters with a 32000 vocabulary); tinyllama-1.1b is TinyLlama-1.1B's (untied).
+    "110m": (768, 12, 12, 12, 2048, True),
+    "tinyllama-1.1b": (2048, 22, 32, 4, 5632, False),
 }
 DTYPES = {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}
 
@@ -34,7 +35,8 @@ DTYPES = {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--out", required=True, help="checkpoint directory to write (created; must be empty or absent)")
-    p.add_argument("--preset", choices=sorted(PRESETS), help="a named shape (overrides the shape flags)")
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help="a named shape: sets the shape flags (110m also ties the embeddings)")
     p.add_argument("--hidden-size", type=int, default=64)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--heads", type=int, default=4)
@@ -58,7 +60,8 @@ def parse_args(argv):
                    help="standard deviation of the weights (tests use more, so that attention is far from uniform)")
     args = p.parse_args(argv)
     if args.preset:
-        args.hidden_size, args.layers, args.heads, args.kv_heads, args.intermediate_size = PRESETS[args.preset]
+        args.hidden_size, args.layers, args.heads, args.kv_heads, args.intermediate_size, tied = PRESETS[args.preset]
+        args.tied = args.tied or tied
     args.kv_heads = args.kv_heads or args.heads
     if args.heads % args.kv_heads:
         p.error(f"--heads {args.heads} is not a multiple of --kv-heads {args.kv_heads}")

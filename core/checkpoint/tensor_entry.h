@@ -34,7 +34,10 @@ inline std::optional<uint64_t> checked_byte_size(const std::vector<int64_t>& sha
 // "[512, 64]", for messages.
 inline std::string shape_string(const std::vector<int64_t>& shape) {
     std::string out = "[";
-    for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+    for (size_t i = 0; i < shape.size(); ++i) {
+        if (i) out += ", ";
+        out += std::to_string(shape[i]);
+    }
     return out + "]";
 }
 

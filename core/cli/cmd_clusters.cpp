@@ -28,7 +28,7 @@ struct Parsed {
     bool help = false;
 };
 
-// Parses `argv` (argv[0] is the command) with `options` plus positional cluster names. Throws on bad flags.
+// Parses `argv` (argv[0] is the command, skipped by the parser) with `options` plus positional cluster names. Throws on bad flags.
 Parsed parse(int argc, char** argv, po::options_description options) {
     options.add_options()("help,h", "show this help");
     po::options_description all;
@@ -36,7 +36,7 @@ Parsed parse(int argc, char** argv, po::options_description options) {
     po::positional_options_description positional;
     positional.add("names", -1);
     Parsed p;
-    po::store(po::command_line_parser(argc - 1, argv + 1).options(all).positional(positional).run(), p.vm);
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), p.vm);
     po::notify(p.vm);
     p.help = p.vm.count("help") > 0;
     if (p.vm.count("names")) p.names = p.vm["names"].as<std::vector<std::string>>();

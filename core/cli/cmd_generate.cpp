@@ -1,12 +1,13 @@
-// core/cli/cmd_generate.cpp — `llm-atc generate`: one prompt in, its continuation out (a single-sequence loop).
+// core/cli/cmd_generate.cpp — `llm-atc generate`: one prompt in, its continuation out (one request through the engine).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <iostream>
+#include <mutex>
 #include <numeric>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -17,6 +18,8 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "engine/engine.h"
+#include "engine/kv_cache.h"
 #include "runtime/loaded_model.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
@@ -98,31 +101,6 @@ private:
     llmatc_kv_cache cache_{};
 };
 
-// Greedy at temperature 0; otherwise softmax(logits / T) restricted to the top-k, then to the smallest set whose
-// probability reaches top_p, sampled with `rng`. Ties in greedy go to the lowest id (as argmax does).
-int32_t sample_token(const float* logits, int32_t vocab, const GenerateOptions& o, std::mt19937_64& rng) {
-    if (o.temperature <= 0.0) return int32_t(std::max_element(logits, logits + vocab) - logits);
-    std::vector<std::pair<float, int32_t>> candidates(vocab);
-    for (int32_t i = 0; i < vocab; ++i) candidates[i] = {logits[i], i};
-    auto by_logit = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
-    size_t keep = candidates.size();
-    if (o.top_k > 0 && size_t(o.top_k) < keep) keep = size_t(o.top_k);
-    std::partial_sort(candidates.begin(), candidates.begin() + keep, candidates.end(), by_logit);
-    candidates.resize(keep);
-    const double max_logit = candidates.front().first;
-    std::vector<double> probs(keep);
-    double total = 0.0;
-    for (size_t i = 0; i < keep; ++i) total += probs[i] = std::exp((candidates[i].first - max_logit) / o.temperature);
-    if (o.top_p < 1.0) {
-        double cumulative = 0.0;
-        size_t cut = 0;
-        while (cut < keep && cumulative < o.top_p * total) cumulative += probs[cut++];
-        probs.resize(std::max<size_t>(cut, 1));
-    }
-    std::discrete_distribution<size_t> pick(probs.begin(), probs.end());
-    return candidates[pick(rng)].second;
-}
-
 std::vector<int32_t> parse_id_list(const std::string& text) {
     std::vector<int32_t> ids;
     std::stringstream in(text);
@@ -167,13 +145,71 @@ void dump_logits(const std::string& path, const std::vector<int32_t>& prompt_ids
     if (std::fclose(f) != 0) throw Error(LLMATC_ERR_IO, "--dump-logits: cannot write " + path);
 }
 
-// The generation loop: one prefill step over the prompt, then one decode step per token, until an EOS id, the
-// token budget or the model's context length. Streams text to stdout unless --json.
-GenerationResult generate(LoadedModel& model, const GenerateOptions& o) {
-    const Tokenizer& tokenizer = model.tokenizer();
+// Runs the prompt once through the model and writes every prompt position's raw logits (--dump-logits). A debugging
+// aid outside the engine, which by design reports log-probabilities, not raw logits.
+void dump_prompt_logits(LoadedModel& model, const std::vector<int32_t>& prompt_ids, const std::string& path) {
     const llmatc_model_desc& desc = model.desc();
+    const int32_t n_prompt = int32_t(prompt_ids.size());
+    SequenceKvCache kv(*model.kernels(), desc, n_prompt);
+    std::vector<int32_t> positions(n_prompt), logit_rows(n_prompt);
+    std::iota(positions.begin(), positions.end(), 0);
+    std::iota(logit_rows.begin(), logit_rows.end(), 0);
+    std::vector<float> logits(size_t(n_prompt) * desc.vocab_size);
+    llmatc_batch_seq seq{kv.block_table().data(), int32_t(kv.block_table().size()), 0, n_prompt, 0};
+    llmatc_batch batch{};
+    batch.struct_size = sizeof(batch);
+    batch.abi_version = LLMATC_ABI_VERSION;
+    batch.n_tokens = n_prompt;
+    batch.token_ids = prompt_ids.data();
+    batch.positions = positions.data();
+    batch.n_seqs = 1;
+    batch.seqs = &seq;
+    batch.n_logit_rows = n_prompt;
+    batch.logit_rows = logit_rows.data();
+    batch.logits = logits.data();
+    model.forward(kv.cache(), batch);
+    dump_logits(path, prompt_ids, logits, desc.vocab_size);
+}
+
+// What the engine reports for the one request, gathered on its step thread; streams text to stdout unless --json.
+struct EngineOutput {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
+    bool stream = false;
+    std::vector<int32_t> token_ids;
+    llmatc_finish_reason finish = LLMATC_FINISH_NONE;
+    std::string error;
+    Clock::time_point first_token{}, last_token{};
+
+    static void on_event(const llmatc_output_event* ev, void* user) {
+        auto* out = static_cast<EngineOutput*>(user);
+        const Clock::time_point now = Clock::now();
+        std::lock_guard<std::mutex> lock(out->mutex);
+        if (ev->n_tokens > 0) {
+            if (out->token_ids.empty()) out->first_token = now;
+            out->last_token = now;
+            out->token_ids.insert(out->token_ids.end(), ev->token_ids, ev->token_ids + ev->n_tokens);
+        }
+        if (out->stream && ev->text_len > 0) {
+            std::fwrite(ev->text, 1, ev->text_len, stdout);
+            std::fflush(stdout);
+        }
+        if (ev->finish_reason != LLMATC_FINISH_NONE) {
+            out->finish = ev->finish_reason;
+            if (ev->error_message) out->error = ev->error_message;
+            out->done = true;
+            out->cv.notify_all();
+        }
+    }
+};
+
+// Generates through the serving engine (one request: the same scheduler, KV cache, sampler and stop handling that
+// `serve` uses), until an EOS id, the token budget or the model's context length.
+GenerationResult generate(std::unique_ptr<LoadedModel> model, const GenerateOptions& o) {
+    const llmatc_model_desc& desc = model->desc();
     GenerationResult r;
-    r.prompt_ids = o.prompt_ids.empty() ? tokenizer.encode(o.prompt, true) : parse_id_list(o.prompt_ids);
+    r.prompt_ids = o.prompt_ids.empty() ? model->tokenizer().encode(o.prompt, true) : parse_id_list(o.prompt_ids);
     const int32_t n_prompt = int32_t(r.prompt_ids.size());
     if (n_prompt == 0) throw Error(LLMATC_ERR_INVALID_ARGUMENT, "the prompt encodes to no tokens");
     if (n_prompt >= desc.max_position_embeddings)
@@ -185,83 +221,78 @@ GenerationResult generate(LoadedModel& model, const GenerateOptions& o) {
             throw Error(LLMATC_ERR_INVALID_ARGUMENT, "prompt token id " + std::to_string(id) +
                                                          " is outside the vocabulary of " +
                                                          std::to_string(desc.vocab_size));
-    const int32_t max_new = std::min(o.max_tokens, desc.max_position_embeddings - n_prompt);
+    if (!o.dump_logits.empty()) dump_prompt_logits(*model, r.prompt_ids, o.dump_logits);
+    const std::vector<int32_t> eos = model->eos_token_ids();
 
-    SequenceKvCache kv(*model.kernels(), desc, n_prompt + max_new);
-    std::mt19937_64 rng(o.seed ? *o.seed : std::random_device{}());
-    const std::vector<int32_t>& eos = model.eos_token_ids();
-    const bool stream = !o.json;
-    std::optional<IncrementalDetokenizer> detok;
-    if (stream) detok.emplace(tokenizer, r.prompt_ids, true);
+    // One sequence: a KV cache of exactly one full-context sequence, and the whole prompt in one step.
+    EngineOptions eo;
+    eo.served_model_name = o.load.path;
+    eo.max_num_seqs = 1;
+    eo.max_num_batched_tokens = std::max(2048, n_prompt);
+    eo.max_model_len = desc.max_position_embeddings;
+    eo.kv_cache_memory = engine::kv_block_bytes(desc, eo.block_size) *
+                         uint64_t((eo.max_model_len + eo.block_size - 1) / eo.block_size);
+    eo.enable_prefix_caching = false;
+    std::unique_ptr<Engine> engine = Engine::create(std::move(model), eo);
+    const llmatc_engine_api* api = engine->api();
 
-    // Prefill: logits for the last prompt row, or for every row when they are to be dumped.
-    const bool all_rows = !o.dump_logits.empty();
-    std::vector<int32_t> tokens = r.prompt_ids, positions(n_prompt), logit_rows;
-    std::iota(positions.begin(), positions.end(), 0);
-    if (all_rows) {
-        logit_rows.resize(n_prompt);
-        std::iota(logit_rows.begin(), logit_rows.end(), 0);
-    } else {
-        logit_rows = {n_prompt - 1};
+    llmatc_sampling_params sp{};
+    api->default_sampling(api->engine, &sp);
+    sp.temperature = float(o.temperature);
+    sp.top_p = float(o.top_p);
+    sp.top_k = o.top_k;
+    sp.has_seed = o.seed ? 1 : 0;
+    sp.seed = o.seed.value_or(0);
+    sp.max_tokens = o.max_tokens;
+    sp.ignore_eos = o.ignore_eos ? 1 : 0;
+
+    EngineOutput out;
+    out.stream = !o.json;
+    llmatc_request req{};
+    req.struct_size = sizeof(req);
+    req.abi_version = LLMATC_ABI_VERSION;
+    req.prompt_tokens = r.prompt_ids.data();
+    req.n_prompt_tokens = n_prompt;
+    req.sampling = &sp;
+    req.callback = &EngineOutput::on_event;
+    req.user = &out;
+    uint64_t id = 0;
+    const auto t0 = Clock::now();
+    check_status(api->submit(api->engine, &req, &id), "generate");
+    {
+        std::unique_lock<std::mutex> lock(out.mutex);
+        out.cv.wait(lock, [&] { return out.done; });
     }
-    std::vector<float> logits(size_t(logit_rows.size()) * desc.vocab_size);
+    engine->shutdown();
+    if (out.finish == LLMATC_FINISH_ERROR) throw Error(LLMATC_ERR_INTERNAL, "generation failed: " + out.error);
+    if (out.stream) std::fputs("\n", stdout);
 
-    auto step = [&](int32_t n_past) {
-        llmatc_batch_seq seq{kv.block_table().data(), int32_t(kv.block_table().size()), n_past,
-                             int32_t(tokens.size()), 0};
-        llmatc_batch batch{};
-        batch.struct_size = sizeof(batch);
-        batch.abi_version = LLMATC_ABI_VERSION;
-        batch.n_tokens = int32_t(tokens.size());
-        batch.token_ids = tokens.data();
-        batch.positions = positions.data();
-        batch.n_seqs = 1;
-        batch.seqs = &seq;
-        batch.n_logit_rows = int32_t(logit_rows.size());
-        batch.logit_rows = logit_rows.data();
-        batch.logits = logits.data();
-        model.forward(kv.cache(), batch);
-    };
-
-    auto t0 = Clock::now();
-    step(0);
-    r.prompt_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (all_rows) dump_logits(o.dump_logits, r.prompt_ids, logits, desc.vocab_size);
-    const float* last_logits = logits.data() + (logit_rows.size() - 1) * size_t(desc.vocab_size);
-
-    r.finish_reason = "length";
-    int32_t n_past = n_prompt;
-    t0 = Clock::now();
-    for (int32_t i = 0; i < max_new; ++i) {
-        const int32_t next = sample_token(last_logits, desc.vocab_size, o, rng);
-        if (!o.ignore_eos && std::find(eos.begin(), eos.end(), next) != eos.end()) {
-            r.finish_reason = "stop";
-            break;
-        }
-        r.token_ids.push_back(next);
-        if (stream) {
-            std::fputs(detok->push(next).c_str(), stdout);
-            std::fflush(stdout);
-        }
-        if (i + 1 == max_new) break;
-        tokens = {next};
-        positions = {n_past};
-        logit_rows = {0};
-        last_logits = logits.data();
-        step(n_past);
-        ++n_past;
-        ++r.decode_steps;
+    r.token_ids = out.token_ids;
+    r.finish_reason = out.finish == LLMATC_FINISH_STOP ? "stop" : "length";
+    // The EOS id that ended generation is not part of the continuation.
+    if (out.finish == LLMATC_FINISH_STOP && !r.token_ids.empty() &&
+        std::find(eos.begin(), eos.end(), r.token_ids.back()) != eos.end())
+        r.token_ids.pop_back();
+    if (!out.token_ids.empty()) {
+        r.prompt_seconds = std::chrono::duration<double>(out.first_token - t0).count();
+        r.decode_seconds = std::chrono::duration<double>(out.last_token - out.first_token).count();
+        r.decode_steps = int(out.token_ids.size()) - 1;
     }
-    r.decode_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (stream) std::fputs((detok->flush() + "\n").c_str(), stdout);
 
     // The continuation as it reads after the prompt in the decoded whole, so a new word keeps its leading space.
     std::vector<int32_t> whole = r.prompt_ids;
     whole.insert(whole.end(), r.token_ids.begin(), r.token_ids.end());
-    const std::string full = tokenizer.decode(whole, true);
-    const std::string prompt_text = tokenizer.decode(r.prompt_ids, true);
-    r.text = full.compare(0, prompt_text.size(), prompt_text) == 0 ? full.substr(prompt_text.size())
-                                                                   : tokenizer.decode(r.token_ids, true);
+    std::string full, prompt_text;
+    auto append = [](const char* d, size_t n, void* u) { static_cast<std::string*>(u)->append(d, n); };
+    check_status(api->detokenize(api->engine, nullptr, 0, whole.data(), whole.size(), 1, append, &full), "decode");
+    check_status(api->detokenize(api->engine, nullptr, 0, r.prompt_ids.data(), r.prompt_ids.size(), 1, append,
+                                 &prompt_text), "decode");
+    if (full.compare(0, prompt_text.size(), prompt_text) == 0) {
+        r.text = full.substr(prompt_text.size());
+    } else {
+        check_status(api->detokenize(api->engine, nullptr, 0, r.token_ids.data(), r.token_ids.size(), 1, append,
+                                     &r.text), "decode");
+    }
     return r;
 }
 
@@ -375,8 +406,7 @@ int cmd_generate(int argc, char** argv) {
     }
 
     o.load.name = o.load.path;
-    std::unique_ptr<LoadedModel> model = LoadedModel::load(o.load);
-    const GenerationResult result = generate(*model, o);
+    const GenerationResult result = generate(LoadedModel::load(o.load), o);
     if (o.json) std::printf("%s\n", result_json(result, o.timings).c_str());
     spdlog::debug("generated {} tokens ({})", result.token_ids.size(), result.finish_reason);
     return 0;

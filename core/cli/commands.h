@@ -12,5 +12,6 @@ int cmd_stop(int argc, char** argv);        // stop a cluster (keep its disk/sta
 int cmd_start(int argc, char** argv);       // start a stopped cluster
 int cmd_down(int argc, char** argv);        // tear a cluster down
 int cmd_logs(int argc, char** argv);        // print a cluster's server log
+int cmd_show_accelerators(int argc, char** argv);  // print the clouds' accelerator catalogs
 
 }  // namespace llmatc::cli

@@ -26,6 +26,7 @@ const Command kCommands[] = {
     {"start", llmatc::cli::cmd_start, "Start a stopped cluster"},
     {"down", llmatc::cli::cmd_down, "Tear a cluster down and forget it"},
     {"logs", llmatc::cli::cmd_logs, "Print a cluster's server log"},
+    {"show-accelerators", llmatc::cli::cmd_show_accelerators, "List the clouds' GPU instance types, prices and zones"},
     {"plugins", llmatc::cli::cmd_plugins, "List the plugins found (models, frontends, cloud providers)"},
 };
 
@@ -34,7 +35,7 @@ void print_usage(std::FILE* out) {
                  "llm-atc %s — serve large language models behind an OpenAI-compatible API, here or in the cloud\n\n"
                  "Usage: llm-atc <command> [options]    (llm-atc <command> --help for its options)\n\nCommands:\n",
                  LLMATC_VERSION);
-    for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+    for (const auto& c : kCommands) std::fprintf(out, "  %-18s %s\n", c.name, c.summary);
     std::fprintf(out,
                  "\nEnvironment:\n"
                  "  LLMATC_PLUGIN_PATH   extra plugin directories, colon-separated (searched first)\n"

@@ -55,6 +55,8 @@ GcpCredentials parse_gcp_credentials(const std::string& json_text, const std::st
     }
     if (auto it = doc.FindMember("token_uri"); it != doc.MemberEnd() && it->value.IsString())
         creds.token_uri = it->value.GetString();
+    if (auto it = doc.FindMember("project_id"); it != doc.MemberEnd() && it->value.IsString())
+        creds.project_id = it->value.GetString();
     return creds;
 }
 

@@ -16,6 +16,7 @@ struct GcpCredentials {
     std::string client_secret;   // authorized user; secret
     std::string refresh_token;   // authorized user; secret
     std::string token_uri = "https://oauth2.googleapis.com/token";
+    std::string project_id;      // service-account keys name their project; "" otherwise
     std::string source;          // the file they came from
 };
 

@@ -281,8 +281,7 @@ int launch_cluster(const cli::ServeOptions& options) {
         if (!o.region.empty() && existing->region != o.region) conflict("region", existing->region, o.region);
         if (!o.zone.empty() && existing->zone != o.zone) conflict("zone", existing->zone, o.zone);
         if (existing->accelerator != o.accelerator) conflict("accelerator", existing->accelerator, o.accelerator);
-        if (o.region.empty()) o.region = existing->region;
-        if (o.zone.empty()) o.zone = existing->zone;
+        // An unset region/zone stays unset in the spec: the provider keeps the node where its record says it is.
     }
     CloudProviderClient provider(cloud, secrets);
 
@@ -295,6 +294,31 @@ int launch_cluster(const cli::ServeOptions& options) {
     const SshKeyPair keys = ensure_ssh_key_pair(llmatc_home() / "keys");
     const std::string spec = public_spec(o, cloud, model_dir, server_argv_for(o, model_dir), keys, current_user());
     const ClusterSecrets cluster_secrets_value{o.api_key, o.envs};
+
+    // --dryrun: the provider validates and plans (instance type, zones, price, disk, bootstrap script with secrets
+    // masked) and creates nothing; state is not touched either.
+    if (o.dryrun) {
+        const std::string record = provider.provision(with_secrets(spec, cluster_secrets_value), "");
+        rapidjson::Document doc;
+        doc.Parse(record.c_str());
+        const auto plan = doc.IsObject() ? doc.FindMember("plan") : doc.MemberEnd();
+        if (!doc.IsObject() || plan == doc.MemberEnd() || !plan->value.IsObject())
+            throw Error(LLMATC_ERR_INTERNAL, "cloud provider '" + cloud + "' returned no plan for --dryrun");
+        std::printf("Plan for cluster '%s' (dry run: nothing is created):\n", o.cluster.c_str());
+        std::string script;
+        for (const auto& m : plan->value.GetObject()) {
+            std::string value;
+            if (m.value.IsString()) value = m.value.GetString();
+            else if (m.value.IsArray())
+                for (const auto& v : m.value.GetArray()) value += (value.empty() ? "" : ", ") + std::string(v.IsString() ? v.GetString() : "?");
+            else if (m.value.IsNumber()) value = fmt::format("{:g}", m.value.GetDouble());
+            if (std::string_view(m.name.GetString()) == "bootstrap_script") script = value;
+            else std::printf("  %-21s %s\n", m.name.GetString(), mask_secrets(value, secrets).c_str());
+        }
+        if (!script.empty()) std::printf("  bootstrap script (secrets masked):\n%s", mask_secrets(script, secrets).c_str());
+        std::fflush(stdout);
+        return 0;
+    }
 
     if (existing && existing->status == "UP" && existing->spec_json == spec &&
         existing->api_key_hash == api_key_hash(o.api_key)) {
@@ -312,8 +336,8 @@ int launch_cluster(const cli::ServeOptions& options) {
     ClusterRow row = existing ? *existing : ClusterRow{};
     row.name = o.cluster;
     row.cloud = cloud;
-    row.region = o.region;
-    row.zone = o.zone;
+    if (!o.region.empty() || !existing) row.region = o.region;
+    if (!o.zone.empty() || !existing) row.zone = o.zone;
     row.port = o.port;
     row.model = o.served_model_name.empty() ? o.name : o.served_model_name;
     row.accelerator = o.accelerator;

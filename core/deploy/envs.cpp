@@ -79,8 +79,10 @@ void parse_envs(const std::string& text, std::map<std::string, std::string>& env
 
 std::vector<std::string> secrets_of(const std::map<std::string, std::string>& envs, const std::string& api_key) {
     std::vector<std::string> secrets;
+    // Values under 6 characters ("1", "true", a port) are too short to be secrets and would garble every number in
+    // masked output; anything longer is masked.
     for (const auto& [k, v] : envs)
-        if (!v.empty()) secrets.push_back(v);
+        if (v.size() >= 6) secrets.push_back(v);
     if (!api_key.empty()) secrets.push_back(api_key);
     return secrets;
 }

@@ -13,7 +13,7 @@ namespace llmatc::deploy {
 // an unterminated quote.
 void parse_envs(const std::string& text, std::map<std::string, std::string>& envs);
 
-// Every value that must never be shown: all --envs values (any of them may be a token), plus the API key.
+// Every value that must never be shown: the --envs values of 6 characters or more (any may be a token), plus the API key.
 std::vector<std::string> secrets_of(const std::map<std::string, std::string>& envs, const std::string& api_key);
 
 // A fresh random API key ("sk-llmatc-" + 32 hex digits) and the SHA-256 hex stored in state in place of it.

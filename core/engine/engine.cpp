@@ -215,6 +215,8 @@ void EngineImpl::step_loop() {
             const bool busy = scheduler_->n_running() + scheduler_->n_waiting() > 0;
             wake_.wait(lock, [&] { return stopping_ || busy || !inbox_.empty() || !cancels_.empty(); });
             if (stopping_) break;
+            // Counted as waiting from now on, so submit's queue limit sees them while they move over.
+            n_waiting_seen_ = static_cast<int64_t>(scheduler_->n_waiting() + inbox_.size());
             incoming.swap(inbox_);
             cancels.swap(cancels_);
         }

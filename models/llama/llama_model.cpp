@@ -39,6 +39,11 @@ LlamaModel::LlamaModel(const llmatc_model_load_params& params)
     desc_.weight_bytes = weights_->total_bytes();
     desc_.bytes_read_per_token = weights_->bytes_read_per_token();
 
+    if (weights_->fallback_count() > 0)
+        host_log(LLMATC_LOG_INFO, "llama",
+                 std::to_string(weights_->fallback_count()) +
+                     " matrices kept unquantized (or in Q8_0 for Q4_K): their rows are not a multiple of the "
+                     "quantization block");
     host_log(LLMATC_LOG_INFO, "llama",
              hp_.architecture + ": " + std::to_string(hp_.n_layers) + " layers, hidden " +
                  std::to_string(hp_.hidden_size) + ", heads " + std::to_string(hp_.n_heads) + "/" +

@@ -19,6 +19,30 @@ std::string shape_text(const int64_t* shape, int32_t n_dims) {
 
 bool keeps_own_dtype(llmatc_dtype storage) { return static_cast<int>(storage) < 0; }
 
+// Elements per quantization block along a row; 1 for unquantized types.
+int64_t block_elements(llmatc_dtype dtype) {
+    switch (dtype) {
+        case LLMATC_DTYPE_Q8_0:
+        case LLMATC_DTYPE_Q4_0: return 32;
+        case LLMATC_DTYPE_Q4_K: return 256;
+        default: return 1;
+    }
+}
+
+bool is_float(llmatc_dtype dtype) {
+    return dtype == LLMATC_DTYPE_F32 || dtype == LLMATC_DTYPE_F16 || dtype == LLMATC_DTYPE_BF16;
+}
+
+// The storage for a tensor whose rows hold `row_length` elements. A quantized type whose blocks do not tile the rows
+// falls back, as llama.cpp does: Q4_K to Q8_0 when 32 tiles them, else the tensor's own float type (F32 otherwise).
+llmatc_dtype storage_for(llmatc_dtype requested, llmatc_dtype source, int64_t row_length) {
+    if (keeps_own_dtype(requested)) return source;
+    if (row_length % block_elements(requested) == 0) return requested;
+    if (requested == LLMATC_DTYPE_Q4_K && row_length % block_elements(LLMATC_DTYPE_Q8_0) == 0)
+        return LLMATC_DTYPE_Q8_0;
+    return is_float(source) ? source : LLMATC_DTYPE_F32;
+}
+
 }  // namespace
 
 LlamaWeights::LlamaWeights(const LlamaHparams& hp, const llmatc_tensor_source& tensors, const llmatc_kernels& kernels,
@@ -83,7 +107,8 @@ llmatc_weight* LlamaWeights::prepare(const std::string& name, std::vector<int64_
                                                  ", expected " + shape_text(shape.data(), int32_t(shape.size())) +
                                                  " from config.json");
 
-    const llmatc_dtype target = keeps_own_dtype(storage) ? view.dtype : storage;
+    const llmatc_dtype target = storage_for(storage, view.dtype, shape.back());
+    if (!keeps_own_dtype(storage) && target != storage) ++fallbacks_;
     llmatc_weight* weight = nullptr;
     if (llmatc_status st = kernels_.weight_create(kernels_.ctx, &view, target, &weight); st != LLMATC_OK)
         throw LlamaError(st, "cannot prepare " + where + " on the " + kernels_.name + " backend: " + host_last_error());

@@ -26,7 +26,8 @@ struct LlamaLayerWeights {
 class LlamaWeights {
 public:
     // Reads and checks every tensor (presence, rank, exact shape), then prepares it with kernels->weight_create.
-    // Matrices are kept in `storage` (a dtype, or -1 for each tensor's own); norm vectors always in F32.
+    // Matrices are kept in `storage` (a dtype, or -1 for each tensor's own); norm vectors always in F32. A quantized
+    // `storage` whose blocks do not tile a matrix's rows falls back for that matrix (see fallback_count()).
     // lm_head.weight falls back to model.embed_tokens.weight when the embeddings are tied or it is absent and
     // tie_word_embeddings is true. Throws LlamaError naming the tensor and `model_dir` on any failure.
     LlamaWeights(const LlamaHparams& hp, const llmatc_tensor_source& tensors, const llmatc_kernels& kernels,
@@ -43,6 +44,8 @@ public:
     uint64_t total_bytes() const { return total_bytes_; }
     // Bytes one decode step reads: every matrix and norm plus lm_head, but only one row of the embedding table.
     uint64_t bytes_read_per_token() const { return bytes_per_token_; }
+    // Matrices kept in another type than the requested quantization because its blocks do not tile their rows.
+    int fallback_count() const { return fallbacks_; }
 
 private:
     llmatc_weight* prepare(const std::string& name, std::vector<int64_t> shape, llmatc_dtype storage);
@@ -53,6 +56,7 @@ private:
     std::vector<llmatc_weight*> owned_;
     uint64_t total_bytes_ = 0;
     uint64_t bytes_per_token_ = 0;
+    int fallbacks_ = 0;
 };
 
 }  // namespace llmatc::llama

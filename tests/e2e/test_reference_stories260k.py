@@ -2,6 +2,7 @@
 
 For every case: greedy generation of 48 tokens gives reference.json's prompt_ids, generated_ids and generated_text,
 and the first step's logits (dumped with --dump-logits) match first_step_top5 within 1e-3.
+Also: streaming, seeded sampling, EOS stops and flag errors of `generate`.
 Environment: LLMATC_BUILD_DIR (default: <repo>/build), LLMATC_SHARED (default: <repo>/../shared).
 """
 import json

@@ -258,3 +258,44 @@ TEST_CASE("a KV cache of another shape is refused", "[llama][forward]") {
         CHECK_THAT(std::string(e.what()), Catch::Contains("KV cache shape"));
     }
 }
+
+TEST_CASE("scattered logit rows and the hidden output agree with the all-rows logits", "[llama][forward]") {
+    Fixture f;
+    auto model = f.model();
+    const int32_t vocab = model->desc().vocab_size, hidden_size = model->desc().hidden_size;
+    TestCache full_cache(*f.backend->table(), model->desc(), 1);
+    const auto all_rows = step(*model, full_cache.get(), {{k_prompt, 0, {0}}});
+
+    TestCache cache(*f.backend->table(), model->desc(), 1);
+    const std::vector<int32_t> blocks = {0};
+    const llmatc_batch_seq seq{blocks.data(), 1, 0, int32_t(k_prompt.size()), 0};
+    std::vector<int32_t> positions(k_prompt.size());
+    std::iota(positions.begin(), positions.end(), 0);
+    const std::vector<int32_t> rows = {1, 3, 4};
+    std::vector<float> logits(rows.size() * vocab), hidden(k_prompt.size() * hidden_size);
+    const llmatc_batch batch{sizeof(llmatc_batch), LLMATC_ABI_VERSION, int32_t(k_prompt.size()), k_prompt.data(),
+                             positions.data(), 1, &seq, int32_t(rows.size()), rows.data(), logits.data(),
+                             hidden.data()};
+    model->forward(cache.get(), batch);
+    for (size_t i = 0; i < rows.size(); ++i)
+        CHECK(max_abs_diff(logits.data() + i * vocab, all_rows.data() + size_t(rows[i]) * vocab, vocab) < 1e-5f);
+
+    // stories260k ties lm_head to the embeddings: logits = hidden · embed_tokens^T, computed here on the host.
+    llmatc_tensor_view embed{};
+    embed.struct_size = sizeof(embed);
+    const llmatc_tensor_source* source = f.checkpoint->source();
+    REQUIRE(source->get(source->ctx, "model.embed_tokens.weight", &embed) == LLMATC_OK);
+    REQUIRE(embed.dtype == LLMATC_DTYPE_F32);
+    const auto* table = static_cast<const float*>(embed.data);
+    for (size_t row = 0; row < k_prompt.size(); ++row) {
+        float worst = 0;
+        for (int32_t token = 0; token < vocab; ++token) {
+            double dot = 0;
+            for (int32_t k = 0; k < hidden_size; ++k)
+                dot += double(hidden[row * hidden_size + k]) * table[size_t(token) * hidden_size + k];
+            worst = std::max(worst, std::fabs(float(dot) - all_rows[row * vocab + token]));
+        }
+        INFO("row " << row);
+        CHECK(worst < 1e-4f);
+    }
+}

@@ -272,7 +272,13 @@ llmatc_status cuda_attention(void* ctx, const llmatc_kv_cache* cache, int32_t la
 
 CudaBackend::CudaBackend(int device_index) : device(device_index) {
     int count = 0;
-    check_cuda(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
+    const cudaError_t counted = cudaGetDeviceCount(&count);
+    if (counted == cudaErrorNoDevice || counted == cudaErrorInsufficientDriver) {
+        cudaGetLastError();
+        count = 0;  // no driver or no device: reported as "does not exist" below
+    } else {
+        check_cuda(counted, "cudaGetDeviceCount");
+    }
     if (device < 0 || device >= count)
         fail(LLMATC_ERR_NOT_FOUND, "device " + std::to_string(device) + " does not exist (" + std::to_string(count) +
                                        " CUDA devices)");

@@ -69,7 +69,10 @@ std::string safetensors_bytes(const std::vector<TensorSpec>& tensors) {
         for (int64_t d : t.shape) expected *= static_cast<size_t>(d);
         if (expected != t.bytes.size()) throw std::runtime_error("test bug: wrong byte count for " + t.name);
         header += ",\"" + t.name + "\":{\"dtype\":\"" + t.dtype + "\",\"shape\":[";
-        for (size_t i = 0; i < t.shape.size(); ++i) header += (i ? "," : "") + std::to_string(t.shape[i]);
+        for (size_t i = 0; i < t.shape.size(); ++i) {
+            if (i) header += ',';
+            header += std::to_string(t.shape[i]);
+        }
         header += "],\"data_offsets\":[" + std::to_string(data.size()) + "," +
                   std::to_string(data.size() + t.bytes.size()) + "]}";
         data += t.bytes;

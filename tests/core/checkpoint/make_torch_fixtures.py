@@ -11,8 +11,10 @@ import io
 import json
 import os
 import pickle
+import struct
 import sys
 import zipfile
+import zlib
 
 try:
     import torch
@@ -53,12 +55,39 @@ def good_state_dict():
     return sd
 
 
-def rezip(src, dst, compression, drop=None):
+def rezip(src, dst, compression, drop=None, extra=None):
+    """Copies a torch.save archive, optionally dropping an entry or adding entries {suffix: bytes}."""
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", compression) as zout:
+        prefix = zin.infolist()[0].filename.split("/")[0] + "/"
         for info in zin.infolist():
             if drop and info.filename.endswith(drop):
                 continue
             zout.writestr(info.filename, zin.read(info.filename))
+        for suffix, data in (extra or {}).items():
+            zout.writestr(prefix + suffix, data)
+
+
+def zip64_copy(src, dst):
+    """Rewrites a stored archive with every size and offset in zip64 records, as torch.save does above 4 GB
+    (vicuna-13b's shards are ~10 GB), without writing gigabytes: the fields are saturated, the values small."""
+    with zipfile.ZipFile(src) as zin:
+        entries = [(info.filename.encode(), zin.read(info.filename)) for info in zin.infolist()]
+    out, central = bytearray(), bytearray()
+    for name, data in entries:
+        crc, offset, size = zlib.crc32(data), len(out), len(data)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 0, 0, 0x21, crc, 0xFFFFFFFF, 0xFFFFFFFF,
+                           len(name), 20) + name + struct.pack("<HHQQ", 1, 16, size, size) + data
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, 0, 0, 0x21, crc, 0xFFFFFFFF,
+                               0xFFFFFFFF, len(name), 28, 0, 0, 0, 0, 0xFFFFFFFF) + name + \
+            struct.pack("<HHQQQ", 1, 24, size, size, offset)
+    cd_offset = len(out)
+    out += central
+    end64 = len(out)
+    out += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, len(entries), len(entries), len(central), cd_offset)
+    out += struct.pack("<IIQI", 0x07064B50, 0, end64, 1)
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    with open(dst, "wb") as f:
+        f.write(out)
 
 
 def hostile_archive(path, payload):
@@ -105,6 +134,17 @@ def main(root):
 
     compressed = checkpoint_dir(root, "compressed")
     rezip(os.path.join(single, "pytorch_model.bin"), os.path.join(compressed, "pytorch_model.bin"), zipfile.ZIP_DEFLATED)
+
+    # torch >= 2.1 adds these records; Debian's 1.13 does not, so they are added by hand.
+    newer = checkpoint_dir(root, "torch2_records")
+    rezip(os.path.join(single, "pytorch_model.bin"), os.path.join(newer, "pytorch_model.bin"), zipfile.ZIP_STORED,
+          extra={"byteorder": b"little", ".data/serialization_id": b"0123456789", ".data/version": b"3\n"})
+    big_endian = checkpoint_dir(root, "bad_big_endian")
+    rezip(os.path.join(single, "pytorch_model.bin"), os.path.join(big_endian, "pytorch_model.bin"), zipfile.ZIP_STORED,
+          extra={"byteorder": b"big"})
+
+    zip64 = checkpoint_dir(root, "zip64")
+    zip64_copy(os.path.join(single, "pytorch_model.bin"), os.path.join(zip64, "pytorch_model.bin"))
 
     missing_storage = checkpoint_dir(root, "bad_missing_storage")
     rezip(os.path.join(single, "pytorch_model.bin"), os.path.join(missing_storage, "pytorch_model.bin"),

@@ -94,6 +94,14 @@ TEST_CASE("a deflate-compressed archive is decompressed through libzip", "[check
     check_good_state_dict(*llmatc::Checkpoint::open(*fx / "compressed"));
 }
 
+TEST_CASE("newer torch.save records (byteorder, .data/) and zip64 archives are understood", "[checkpoint][torch]") {
+    const TempDir* fx = torch_fixtures();
+    if (!fx) return;
+    check_good_state_dict(*llmatc::Checkpoint::open(*fx / "torch2_records"));
+    check_good_state_dict(*llmatc::Checkpoint::open(*fx / "zip64"));  // sizes and offsets in zip64 records
+    CHECK_THAT(open_error(*fx / "bad_big_endian"), Contains("pytorch_model.bin") && Contains("byte order 'big'"));
+}
+
 TEST_CASE("nn.Parameter values and sharded pytorch_model-*.bin with their index", "[checkpoint][torch]") {
     const TempDir* fx = torch_fixtures();
     if (!fx) return;

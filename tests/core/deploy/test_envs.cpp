@@ -35,6 +35,6 @@ TEST_CASE("API keys are random, hashed for state, and secrets list every value")
     CHECK(api_key_hash(a).size() == 64);
     CHECK(api_key_hash(a) != a);
     CHECK(api_key_hash("").empty());
-    const auto secrets = secrets_of({{"A", "one"}, {"B", ""}}, "key");
-    CHECK(secrets == std::vector<std::string>{"one", "key"});
+    const auto secrets = secrets_of({{"A", "hf_token_value"}, {"B", ""}, {"PORT", "8000"}}, "sk-key");
+    CHECK(secrets == std::vector<std::string>{"hf_token_value", "sk-key"});
 }

@@ -1,0 +1,52 @@
+// core/runtime/tensor_parallel/all_reduce.h — summing a buffer across tensor-parallel ranks. The interface is what
+// the rank kernels call after each row-parallel matmul; InProcessAllReduce implements it for ranks that are threads
+// of one process exchanging host memory (the CPU simulation, and GPUs without a faster path).
+#pragma once
+
+#include <atomic>
+#include <barrier>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace llmatc::tp {
+
+class AllReduce {
+public:
+    virtual ~AllReduce() = default;
+    virtual int32_t world_size() const = 0;
+    // Collective: every rank calls it with its own `data` of the same `count`; on return each rank's `data` holds
+    // the element-wise sum over ranks, added in rank order (so every rank gets bit-identical results). Throws
+    // llmatc::Error when the ranks disagree on `count` or another rank has abandoned the step.
+    virtual void sum(int32_t rank, float* data, size_t count) = 0;
+    // Called by a rank that fails outside sum(): the other ranks' pending and later sum() calls of this step throw
+    // instead of waiting for it forever. The communicator is unusable afterwards (make a new one per failed step).
+    virtual void abandon(int32_t rank) = 0;
+};
+
+class InProcessAllReduce final : public AllReduce {
+public:
+    explicit InProcessAllReduce(int32_t world_size);
+    int32_t world_size() const override { return world_size_; }
+    void sum(int32_t rank, float* data, size_t count) override;
+    void abandon(int32_t rank) override;
+
+private:
+    // Runs once per barrier phase, after every rank arrived: checks the ranks posted matching counts.
+    struct PhaseCheck {
+        InProcessAllReduce* self;
+        void operator()() noexcept;
+    };
+
+    int32_t world_size_;
+    std::vector<float*> data_;
+    std::vector<size_t> counts_;
+    std::vector<float> result_;
+    std::atomic<bool> abandoned_{false};
+    bool counts_match_ = true;
+    std::string mismatch_;
+    std::barrier<PhaseCheck> barrier_;
+};
+
+}  // namespace llmatc::tp
