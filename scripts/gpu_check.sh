@@ -8,7 +8,8 @@
 # Usage: scripts/gpu_check.sh [--no-bench]
 # Environment: BUILD_DIR (default <repo>/build-gpu), LLMATC_SHARED (default <repo>/../shared),
 #   LLMATC_CUDA_ARCHS (e.g. "90" to compile one architecture; default 70,80,90), BENCH_DIR (random checkpoints,
-#   default /tmp/llmatc-gpu-bench), PYTHON (with transformers + torch, default <repo>/.venv/bin/python).
+#   default /tmp/llmatc-gpu-bench), PYTHON (with transformers + torch, default <repo>/.venv/bin/python), JOBS
+#   (build parallelism, default all cores).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,7 +27,7 @@ if [[ -f "$BUILD_DIR/build.ninja" ]]; then
 else
   meson setup "$BUILD_DIR" -Dcuda=enabled >/dev/null
 fi
-ninja -C "$BUILD_DIR" llm-atc models/llama/libllmatc-model-llama.so core/kernels/cuda/libllmatc-backend-cuda.so \
+ninja -C "$BUILD_DIR" -j "${JOBS:-$(nproc)}" llm-atc models/llama/libllmatc-model-llama.so core/kernels/cuda/libllmatc-backend-cuda.so \
   tests/core/kernels_cuda/cuda_kernel_check tests/core/kernels_cuda/cuda_decode_bench
 
 export LLMATC_SHARED="$SHARED"
