@@ -20,6 +20,7 @@
 #include "cloud_http.h"
 #include "ec2_api.h"
 #include "node_plan.h"
+#include "ssh_bootstrap.h"
 
 namespace llmatc::aws_cloud {
 
@@ -359,6 +360,14 @@ std::string wait_until_serving(const cc::NodeSpec& spec, const std::string& ip, 
     return "INIT";
 }
 
+// Without a runtime URL for the node to fetch, the launcher uploads its own runtime over SSH and starts it.
+void bootstrap_if_needed(const cc::NodeSpec& spec, const cc::NodePlan& plan, const std::string& ip, const Progress& progress) {
+    if (!plan.bootstrap.runtime_url.empty() || spec.server_argv.empty()) return;
+    // The AWS deep-learning AMIs are Ubuntu images whose login user is "ubuntu".
+    cc::bootstrap_over_ssh(cc::node_ssh_target(spec, ip, "ubuntu"), spec.server_argv.front(), plan.script,
+                           cc::remote_prefix(), 600, [&](const std::string& m) { progress("bootstrap", m); });
+}
+
 std::string join(const std::vector<std::string>& v) {
     std::string out;
     for (const auto& s : v) out += (out.empty() ? "" : "; ") + s;
@@ -428,6 +437,7 @@ std::string aws_provision(const cc::NodeSpec& spec, const std::string& old_recor
         const auto st = wait_for_state(api, x.instance_id, {"running"}, 900, progress, "provisioning");
         rec.ip = st.ip;
         progress("provisioning", "instance " + x.instance_id + " is running at " + st.ip + " in " + x.zone);
+        bootstrap_if_needed(spec, plan, rec.ip, progress);
     } catch (...) {
         // A failed launch leaves nothing behind: what this call created is removed before the error goes up.
         try {
@@ -496,8 +506,11 @@ std::string aws_start(const cc::NodeSpec& spec, const std::string& old_record, c
         api.call("StartInstances", {{"InstanceId.1", rec.resources.instance_id}});
         progress("provisioning", "starting instance " + rec.resources.instance_id);
     }
+    const bool was_running = st.state == "running";
     st = wait_for_state(api, rec.resources.instance_id, {"running"}, 900, progress, "provisioning");
     rec.ip = st.ip;
+    if (!was_running || running_status(spec, rec.ip) != "UP")
+        bootstrap_if_needed(spec, cc::plan_node(spec, cc::aws_catalog(), api.region()), rec.ip, progress);
     rec.status = wait_until_serving(spec, rec.ip, progress);
     return record_json(spec, rec);
 }

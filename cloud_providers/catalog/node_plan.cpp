@@ -2,6 +2,7 @@
 #include "node_plan.h"
 
 #include <cctype>
+#include <cstdlib>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -33,6 +34,7 @@ NodePlan plan_node(const NodeSpec& spec, const Catalog& catalog, const std::stri
     if (!spec.api_key.empty()) p.bootstrap.envs["LLMATC_API_KEY"] = spec.api_key;
     p.bootstrap.port = spec.port;
     if (auto it = spec.extra.find("runtime_url"); it != spec.extra.end()) p.bootstrap.runtime_url = it->second;
+    else if (const char* url = std::getenv("LLMATC_RUNTIME_URL"); url && *url) p.bootstrap.runtime_url = url;
     p.script = bootstrap_script(p.bootstrap, false);
     p.script_masked = bootstrap_script(p.bootstrap, true);
     return p;

@@ -18,6 +18,7 @@
 #include "cloud_http.h"
 #include "compute_api.h"
 #include "node_plan.h"
+#include "ssh_bootstrap.h"
 
 namespace llmatc::gcp_cloud {
 
@@ -295,6 +296,15 @@ void delete_firewall(ComputeApi& api, const std::string& name) {
     }
 }
 
+// Without a runtime URL for the node to fetch, the launcher uploads its own runtime over SSH and starts it.
+void bootstrap_if_needed(const cc::NodeSpec& spec, const cc::NodePlan& plan, const std::string& ip, const Progress& progress) {
+    if (!plan.bootstrap.runtime_url.empty() || spec.server_argv.empty()) return;
+    // The ssh-keys metadata item creates this user on the node.
+    cc::bootstrap_over_ssh(cc::node_ssh_target(spec, ip, spec.ssh_user.empty() ? "llmatc" : spec.ssh_user),
+                           spec.server_argv.front(), plan.script, cc::remote_prefix(), 600,
+                           [&](const std::string& m) { progress("bootstrap", m); });
+}
+
 std::string join(const std::vector<std::string>& v) {
     std::string out;
     for (const auto& s : v) out += (out.empty() ? "" : "; ") + s;
@@ -375,6 +385,7 @@ std::string gcp_provision(const cc::NodeSpec& spec, const std::string& old_recor
         }
         r.ip = v.ip;
         progress("provisioning", "instance " + r.instance + " is running at " + r.ip + " in " + r.zone);
+        bootstrap_if_needed(spec, plan, r.ip, progress);
     } catch (...) {
         try {
             progress("provisioning", "launch failed; removing what was created");
@@ -444,6 +455,9 @@ std::string gcp_start(const cc::NodeSpec& spec, const std::string& old_record, c
         v = get_instance(api, r.zone, r.instance);
     }
     r.ip = v.ip;
+    if (running_status(spec, r.ip) != "UP")
+        bootstrap_if_needed(spec, cc::plan_node(spec, cc::gcp_catalog(), r.region.empty() ? kDefaultRegion : r.region),
+                            r.ip, progress);
     r.status = wait_until_serving(spec, r.ip, progress);
     return record_json(spec, r);
 }

@@ -121,10 +121,16 @@ Launched launch_group(const LaunchPlan& plan) {
     if (supervisor == 0) {
         ::setsid();
         ::signal(SIGHUP, SIG_IGN);
+        // The supervisor outlives the launcher: it must not hold the launcher's terminal or pipes (a caller
+        // reading our output would wait for it forever), nor its database or sockets.
+        const int null_fd = ::open("/dev/null", O_RDWR);
+        ::dup2(null_fd, 0);
+        ::dup2(null_fd, 1);
+        ::dup2(null_fd, 2);
+        if (log_fd > 3) ::close_range(3, static_cast<unsigned>(log_fd) - 1, 0);
+        ::close_range(static_cast<unsigned>(log_fd) + 1, ~0U, 0);
         const pid_t server = ::fork();
         if (server == 0) {
-            int null_fd = ::open("/dev/null", O_RDONLY);
-            ::dup2(null_fd, 0);
             ::dup2(log_fd, 1);
             ::dup2(log_fd, 2);
             ::close_range(3, ~0U, 0);  // nothing of the launcher's (database, sockets) leaks into the server

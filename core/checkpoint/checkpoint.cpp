@@ -5,9 +5,10 @@
 #include <rapidjson/error/en.h>
 #include <spdlog/spdlog.h>
 
+#include <cstring>
+#include <deque>
 #include <fstream>
 #include <map>
-#include <set>
 #include <sstream>
 
 #include "checkpoint/dtype.h"
@@ -157,6 +158,8 @@ private:
     std::vector<int32_t> eos_ids_;
     std::vector<std::unique_ptr<TensorFile>> files_;
     std::map<std::string, const TensorEntry*> table_;  // sorted: tensor_names() comes out ordered
+    std::deque<TensorEntry> realigned_;                 // copies of tensors stored misaligned in their file
+    std::vector<std::unique_ptr<uint64_t[]>> realigned_bytes_;
     llmatc_tensor_source source_{};
 };
 
@@ -225,8 +228,25 @@ void DirectoryCheckpoint::open_weights() {
     throw Error(LLMATC_ERR_NOT_FOUND, message);
 }
 
-// The readers have validated the entry (dtype, dimensions, bounds); the table only indexes it by name.
-void DirectoryCheckpoint::add(const TensorEntry& entry) { table_.emplace(entry.name, &entry); }
+// The readers have validated the entry (dtype, dimensions, bounds). Views promise data aligned to the element size,
+// so consumers may read it as float/uint16_t without undefined behaviour: torch.save aligns entries to 64 bytes and
+// safetensors writers pad the header to 8, but an archive re-zipped by another tool or an odd header length can
+// leave a tensor misaligned. Such a tensor is copied once into an aligned buffer; all others stay in the mapping.
+void DirectoryCheckpoint::add(const TensorEntry& entry) {
+    const size_t alignment = dtype_element_size(entry.dtype);
+    if (alignment > 1 && reinterpret_cast<uintptr_t>(entry.data) % alignment != 0) {
+        auto bytes = std::make_unique<uint64_t[]>((entry.nbytes + 7) / 8);
+        std::memcpy(bytes.get(), entry.data, entry.nbytes);
+        TensorEntry& copy = realigned_.emplace_back(entry);
+        copy.data = bytes.get();
+        realigned_bytes_.push_back(std::move(bytes));
+        spdlog::debug("checkpoint {}: tensor '{}' is misaligned in its file; copied ({} bytes)", dir_.string(),
+                      entry.name, entry.nbytes);
+        table_.emplace(entry.name, &copy);
+        return;
+    }
+    table_.emplace(entry.name, &entry);
+}
 
 void DirectoryCheckpoint::open_single(const fs::path& path, bool safetensors) {
     files_.push_back(open_tensor_file(path, safetensors));

@@ -28,7 +28,8 @@ public:
     virtual const std::vector<int32_t>& eos_token_ids() const = 0;
     // All tensor names, sorted.
     virtual std::vector<std::string> tensor_names() const = 0;
-    // The C view handed to model plugins; valid while this object lives.
+    // The C view handed to model plugins; valid while this object lives. Views point into the file mappings
+    // (zero-copy), aligned to their element size; a tensor its file stores misaligned is copied once at open.
     virtual const llmatc_tensor_source* source() const = 0;
 };
 

@@ -28,6 +28,8 @@ GenerationReply::GenerationReply(std::shared_ptr<GenerationSet> set, bool stream
       generated_(set_->size(), 0),
       counted_(set_->size(), true) {}
 
+GenerationReply::~GenerationReply() { set_->set_wake(nullptr); }
+
 void GenerationReply::start(std::function<void()> wake) { set_->set_wake(std::move(wake)); }
 
 void GenerationReply::cancel() { set_->cancel_all(); }

@@ -16,6 +16,8 @@ namespace llmatc::openai {
 class GenerationReply : public PendingReply {
 public:
     GenerationReply(std::shared_ptr<GenerationSet> set, bool stream, bool include_usage, int64_t prompt_tokens);
+    // Drops the wake function: the set outlives the reply until the engine's final events.
+    ~GenerationReply() override;
 
     bool streaming() const override { return stream_; }
     void start(std::function<void()> wake) override;

@@ -33,14 +33,16 @@ struct UsageCounts {
 };
 
 // Work that continues after routing returned (generation in the engine, a blocking embed on a worker).
-// Threading contract: start() and poll()/cancel() are called from the session's strand, one at a time; `wake` may be
-// called from any thread (the engine's) whenever poll() may have something new, and must be cheap.
+// Threading contract: start() and poll() are called from the session's strand, one at a time; cancel() may be called
+// from any thread. `wake` may be called from any thread (the engine's) whenever poll() may have something new, must
+// be cheap, and may still be called shortly after the reply is destroyed: it must own what it uses (capture weak or
+// shared pointers, never references to a stack frame).
 class PendingReply {
 public:
     virtual ~PendingReply() = default;
     // True: the body is a server-sent-event stream sent with chunked encoding and status 200.
     virtual bool streaming() const = 0;
-    // Begins delivering; `wake` is kept until the reply is destroyed.
+    // Begins delivering; `wake` is kept (at most) until the reply is destroyed.
     virtual void start(std::function<void()> wake) = 0;
     // Streaming: appends the body bytes available now to `out`; returns true once everything has been appended.
     // Non-streaming: returns true when the final response is ready (then response() gives it), appending nothing.

@@ -30,6 +30,7 @@ BUILD_DIR = pathlib.Path(os.environ.get("LLMATC_BUILD_DIR", REPO_ROOT / "build")
 LAUNCHER = BUILD_DIR / "llm-atc"
 REGION = "us-east-2"
 HF_TOKEN = "hf_awsSecretToken77"
+RUNTIME_URL = "http://127.0.0.1:9/llm-atc-runtime.tar.gz"
 
 
 def free_port():
@@ -136,7 +137,10 @@ def env(tmp_path, proxy):
     home.mkdir()
     e = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     e.update({"HOME": str(home), "LLMATC_HOME": str(tmp_path / "llmatc"), "AWS_ACCESS_KEY_ID": "testing",
-              "AWS_SECRET_ACCESS_KEY": "testing", "AWS_ENDPOINT_URL": proxy.url, "LLMATC_CLOUD_POLL_MS": "20"})
+              "AWS_SECRET_ACCESS_KEY": "testing", "AWS_ENDPOINT_URL": proxy.url, "LLMATC_CLOUD_POLL_MS": "20",
+              # moto's instances are not machines: the node would fetch its runtime from here instead of the
+              # launcher uploading it over SSH (that path is tested in test_bootstrap_ssh.py).
+              "LLMATC_RUNTIME_URL": RUNTIME_URL})
     return e
 
 
@@ -210,6 +214,7 @@ def test_seed_commands_create_the_expected_node(env, ec2, proxy, accelerator, mo
     user_data = ec2.describe_instance_attribute(InstanceId=inst["InstanceId"], Attribute="userData")
     script = base64.b64decode(user_data["UserData"]["Value"]).decode()
     assert script.startswith("#!/bin/bash")
+    assert f"curl -fsSL '{RUNTIME_URL}'" in script
     assert f"export HF_TOKEN='{HF_TOKEN}'" in script
     assert f"'{model}'" in script and "'--port' " + f"'{port}'" in script
 

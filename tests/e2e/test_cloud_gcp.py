@@ -58,7 +58,10 @@ def env(tmp_path, fake, key_pair):
     home.mkdir()
     e = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDSDK_", "GOOGLE_", "AWS_"))}
     e.update({"HOME": str(home), "LLMATC_HOME": str(tmp_path / "llmatc"), "GOOGLE_APPLICATION_CREDENTIALS": str(key_file),
-              "LLMATC_GCP_COMPUTE_ENDPOINT": fake.root + "/compute/v1", "LLMATC_CLOUD_POLL_MS": "20"})
+              "LLMATC_GCP_COMPUTE_ENDPOINT": fake.root + "/compute/v1", "LLMATC_CLOUD_POLL_MS": "20",
+              # The fake's instances are not machines: the node would fetch its runtime from here instead of the
+              # launcher uploading it over SSH (that path is tested in test_bootstrap_ssh.py).
+              "LLMATC_RUNTIME_URL": "http://127.0.0.1:9/llm-atc-runtime.tar.gz"})
     return e
 
 

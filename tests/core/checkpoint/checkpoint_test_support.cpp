@@ -97,6 +97,22 @@ void write_minimal_config(const fs::path& dir) {
     write_file(dir / "config.json", R"({"architectures": ["LlamaForCausalLM"], "eos_token_id": 2})");
 }
 
+bool is_mapped_from(const void* address, const fs::path& file) {
+    const std::string wanted = fs::canonical(file).string();
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    const auto a = reinterpret_cast<uintptr_t>(address);
+    while (std::getline(maps, line)) {
+        // "start-end perms offset dev inode   path"
+        const auto slash = line.find('/');
+        if (slash == std::string::npos || line.substr(slash) != wanted) continue;
+        const uintptr_t start = std::stoull(line.substr(0, line.find('-')), nullptr, 16);
+        const uintptr_t end = std::stoull(line.substr(line.find('-') + 1, line.find(' ')), nullptr, 16);
+        if (a >= start && a < end) return true;
+    }
+    return false;
+}
+
 std::string open_error(const fs::path& dir, int* status_out) {
     try {
         auto ckpt = llmatc::Checkpoint::open(dir);

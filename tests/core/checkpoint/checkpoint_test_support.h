@@ -49,6 +49,9 @@ std::string u16_bytes(const std::vector<uint16_t>& values);
 // Writes config.json (a minimal Llama config) into `dir`.
 void write_minimal_config(const std::filesystem::path& dir);
 
+// Whether `address` lies in a memory mapping of `file` (per /proc/self/maps): proof that a view is zero-copy.
+bool is_mapped_from(const void* address, const std::filesystem::path& file);
+
 // Runs `open` and returns the message of the llmatc::Error it throws; fails the test when it throws nothing or
 // something else. `status_out` receives the error's status.
 std::string open_error(const std::filesystem::path& dir, int* status_out = nullptr);

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # tests/core/checkpoint/make_torch_fixtures.py — writes PyTorch .bin checkpoints (good and hostile) for the C++ tests.
 """Usage: make_torch_fixtures.py OUT_DIR
 

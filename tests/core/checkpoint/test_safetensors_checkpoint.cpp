@@ -71,6 +71,7 @@ TEST_CASE("stories260k: 47 F32 tensors with the documented shapes, mapped from t
     const auto embed = get_view(src, "model.embed_tokens.weight");
     REQUIRE(file.size() >= 4864 + embed.nbytes);
     CHECK(std::memcmp(embed.data, file.data() + 4864, embed.nbytes) == 0);
+    CHECK(is_mapped_from(embed.data, dir / "model.safetensors"));  // a view into the mapping, not a copy
 }
 
 TEST_CASE("a missing tensor is LLMATC_ERR_NOT_FOUND with a message naming it and the checkpoint", "[checkpoint]") {
@@ -156,6 +157,30 @@ TEST_CASE("generation_config.json without eos_token_id falls back to config.json
     CHECK(llmatc::Checkpoint::open(dir.path())->eos_token_ids() == std::vector<int32_t>{3, 4});
     write_file(dir / "config.json", R"({"architectures": ["LlamaForCausalLM"]})");
     CHECK(llmatc::Checkpoint::open(dir.path())->eos_token_ids().empty());
+}
+
+TEST_CASE("a tensor stored misaligned is served aligned (copied); aligned ones stay mapped", "[checkpoint][safetensors]") {
+    TempDir dir;
+    write_minimal_config(dir.path());
+    // A header of 10 bytes (legal, unpadded) puts the data section at file offset 18: F32 data misaligned by 2.
+    const std::string header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"h":{"dtype":"F16","shape":[1],"data_offsets":[8,10]}})";
+    std::string bytes(8, '\0');
+    const std::string padded = header + std::string((4 - (8 + header.size()) % 4 + 2) % 4, ' ');
+    REQUIRE((8 + padded.size()) % 4 == 2);
+    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((padded.size() >> (8 * i)) & 0xff);
+    bytes += padded + f32_bytes({1.5f, -2.5f}) + u16_bytes({0x3c00});
+    write_file(dir / "model.safetensors", bytes);
+    auto ckpt = llmatc::Checkpoint::open(dir.path());
+    const auto a = get_view(ckpt->source(), "a");
+    CHECK(reinterpret_cast<uintptr_t>(a.data) % 4 == 0);
+    CHECK_FALSE(is_mapped_from(a.data, dir / "model.safetensors"));
+    float values[2];
+    std::memcpy(values, a.data, 8);
+    CHECK(values[0] == 1.5f);
+    CHECK(values[1] == -2.5f);
+    const auto h = get_view(ckpt->source(), "h");  // offset 18 + 8 = 26: 2-byte aligned already
+    CHECK(is_mapped_from(h.data, dir / "model.safetensors"));
+    CHECK(llmatc::f16_to_f32(*static_cast<const uint16_t*>(h.data)) == 1.0f);
 }
 
 TEST_CASE("a 0-d tensor is offered as a 1-element vector", "[checkpoint][safetensors]") {

@@ -36,10 +36,15 @@ std::vector<float> floats(const llmatc_tensor_view& v) {
 
 std::vector<int64_t> view_shape(const llmatc_tensor_view& v) { return {v.shape, v.shape + v.n_dims}; }
 
-// The tensors of make_torch_fixtures.py's good_state_dict().
+// The tensors of make_torch_fixtures.py's good_state_dict(), each aligned to its element size.
 void check_good_state_dict(const llmatc::Checkpoint& ckpt) {
     CHECK(ckpt.tensor_names() == std::vector<std::string>{"brain", "half", "positions", "proj.weight", "scalar",
                                                           "slice.high", "slice.low"});
+    for (const auto& name : ckpt.tensor_names()) {
+        const auto v = get_view(ckpt, name);
+        CAPTURE(name);
+        CHECK(reinterpret_cast<uintptr_t>(v.data) % llmatc::dtype_element_size(v.dtype) == 0);
+    }
     const auto w = get_view(ckpt, "proj.weight");
     CHECK(view_shape(w) == std::vector<int64_t>{3, 4});
     const auto wv = floats(w);
@@ -66,7 +71,6 @@ void check_good_state_dict(const llmatc::Checkpoint& ckpt) {
     const auto high = get_view(ckpt, "slice.high");
     CHECK(view_shape(high) == std::vector<int64_t>{2, 2});
     CHECK(floats(high) == std::vector<float>{5, 6, 7, 8});
-    CHECK(static_cast<const float*>(high.data) - static_cast<const float*>(get_view(ckpt, "slice.low").data) == 3);
 
     const auto scalar = get_view(ckpt, "scalar");
     CHECK(scalar.n_dims == 1);
@@ -81,11 +85,18 @@ TEST_CASE("pytorch_model.bin from torch.save(state_dict) is read, zero-copy", "[
     const fs::path dir = *fx / "single";
     auto ckpt = llmatc::Checkpoint::open(dir);
     check_good_state_dict(*ckpt);
-    // Stored entries are served from the mapping: the bytes at the view are those in the file, at its address range.
+    // Stored entries are served from the mapping: the bytes at the view are the file's, at an address mapped from it.
     const std::string file = read_file(dir / "pytorch_model.bin");
     const auto w = get_view(*ckpt, "proj.weight");
     const std::string bytes(static_cast<const char*>(w.data), w.nbytes);
     CHECK(file.find(bytes) != std::string::npos);
+    for (const auto& name : ckpt->tensor_names()) {
+        CAPTURE(name);
+        CHECK(is_mapped_from(get_view(*ckpt, name).data, dir / "pytorch_model.bin"));
+    }
+    // The two slices share one storage, so their views sit 3 floats apart in it.
+    CHECK(static_cast<const float*>(get_view(*ckpt, "slice.high").data) -
+              static_cast<const float*>(get_view(*ckpt, "slice.low").data) == 3);
 }
 
 TEST_CASE("a deflate-compressed archive is decompressed through libzip", "[checkpoint][torch]") {

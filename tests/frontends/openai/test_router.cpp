@@ -56,22 +56,27 @@ Result drive(Reply reply) {
         r.headers = reply.immediate.headers;
         return r;
     }
-    std::mutex m;
-    std::condition_variable cv;
-    bool woken = false;
-    reply.pending->start([&] {
-        std::lock_guard lock(m);
-        woken = true;
-        cv.notify_all();
+    // The engine may call wake after the reply is gone, so the wake state is shared, not on this stack frame.
+    struct WakeState {
+        std::mutex m;
+        std::condition_variable cv;
+        bool woken = false;
+    };
+    auto state = std::make_shared<WakeState>();
+    reply.pending->start([state] {
+        std::lock_guard lock(state->m);
+        state->woken = true;
+        state->cv.notify_all();
     });
     r.streamed = reply.pending->streaming();
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     for (;;) {
         if (reply.pending->poll(r.body)) break;
-        std::unique_lock lock(m);
-        cv.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)),
-                      [&] { return woken; });
-        woken = false;
+        std::unique_lock lock(state->m);
+        state->cv.wait_until(lock,
+                             std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)),
+                             [&] { return state->woken; });
+        state->woken = false;
         REQUIRE(std::chrono::steady_clock::now() < deadline);
     }
     if (r.streamed) {
