@@ -332,6 +332,17 @@ int launch_cluster(const cli::ServeOptions& options) {
         }
     }
 
+    // A remote cloud first plans without creating anything, so an unknown accelerator, region or zone is refused
+    // before any state is written (the plan costs no API call).
+    if (cloud != "local" && !existing) {
+        cli::ServeOptions plan_only = o;
+        plan_only.dryrun = true;
+        provider.provision(with_secrets(public_spec(plan_only, cloud, model_dir, server_argv_for(o, model_dir), keys,
+                                                    current_user()),
+                                        cluster_secrets_value),
+                           "");
+    }
+
     // Recorded before the provider acts, so a failure part-way still shows in `status` and `down` can clean up.
     ClusterRow row = existing ? *existing : ClusterRow{};
     row.name = o.cluster;

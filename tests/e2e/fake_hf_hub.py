@@ -6,7 +6,7 @@ Serves folders as model repos at one fixed commit:
                                                    302 to /cdn/{sha256} with X-Linked-Etag and X-Linked-Size
   GET  /cdn/{sha256}                            → the bytes, honouring Range
 Gated repos answer 401 unless `Authorization: Bearer <token>` carries the token given. Requests are recorded.
-Run standalone: python fake_hf_hub.py PORT org/name=DIR ...
+Run standalone: python fake_hf_hub.py org/name=DIR ...   (prints its URL; set HF_ENDPOINT to it)
 """
 import hashlib
 import http.server
@@ -123,9 +123,8 @@ class FakeHub:
 
 if __name__ == "__main__":
     hub = FakeHub()
-    for spec in sys.argv[2:]:
+    for spec in sys.argv[1:]:
         rid, folder = spec.split("=", 1)
         hub.add_repo(rid, folder)
-    hub.server.server_address = ("127.0.0.1", int(sys.argv[1]))
     print(hub.url, flush=True)
     hub.server.serve_forever()

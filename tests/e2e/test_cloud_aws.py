@@ -307,6 +307,7 @@ def test_bad_choices_are_refused_before_anything_is_created(env, proxy, accelera
     assert out.returncode != 0
     assert expected in out.stderr
     assert proxy.actions == []
+    assert "bad" not in status(env)  # refused before even the cluster's state was written
 
 
 def test_show_accelerators_lists_the_catalog(env):
