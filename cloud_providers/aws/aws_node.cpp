@@ -47,8 +47,15 @@ std::string region_for(const cc::NodeSpec& spec, const std::map<std::string, std
     return spec.region.empty() ? cloud_auth::find_aws_region(env) : spec.region;
 }
 
-Ec2Api make_api(const std::string& region, const Progress& progress) {
-    const auto env = cloud_auth::process_environment();
+// The process environment with the cluster's --envs over it: credentials may be given either way.
+std::map<std::string, std::string> credential_env(const cc::NodeSpec& spec) {
+    auto env = cloud_auth::process_environment();
+    for (const auto& [k, v] : spec.envs) env[k] = v;
+    return env;
+}
+
+Ec2Api make_api(const cc::NodeSpec& spec, const std::string& region, const Progress& progress) {
+    const auto env = credential_env(spec);
     cloud_auth::AwsCredentials creds;
     try {
         creds = cloud_auth::find_aws_credentials(env);
@@ -379,7 +386,7 @@ std::string join(const std::vector<std::string>& v) {
 std::string aws_catalog_json() { return cc::catalog_abi_json(cc::aws_catalog()); }
 
 std::string aws_provision(const cc::NodeSpec& spec, const std::string& old_record, const Progress& progress) {
-    const auto env = cloud_auth::process_environment();
+    const auto env = credential_env(spec);
     const std::string region = region_for(spec, env);
     const cc::NodePlan plan = cc::plan_node(spec, cc::aws_catalog(), region);
     const std::string rn = cc::resource_name(spec);
@@ -388,7 +395,7 @@ std::string aws_provision(const cc::NodeSpec& spec, const std::string& old_recor
                                                      std::to_string(spec.port) + ")", "instance " + rn + " (" +
                                                      plan.choice.offer.instance_type + ", " + std::to_string(plan.disk_gib) +
                                                      " GiB gp3 root volume)"});
-    Ec2Api api = make_api(region, progress);
+    Ec2Api api = make_api(spec, region, progress);
     AwsRecord rec = parse_record(old_record);
     // A record naming a live instance: reuse it (start it when stopped).
     if (!rec.resources.instance_id.empty()) {
@@ -460,7 +467,7 @@ std::string aws_refresh(const cc::NodeSpec& spec, const std::string& old_record)
         rec.status = rec.status.empty() ? "TERMINATED" : rec.status;
         return record_json(spec, rec);
     }
-    Ec2Api api = make_api(rec.resources.region.empty() ? spec.region : rec.resources.region, nullptr);
+    Ec2Api api = make_api(spec, rec.resources.region.empty() ? spec.region : rec.resources.region, nullptr);
     const auto st = describe_instance(api, rec.resources.instance_id);
     rec.ip = st.ip;
     if (st.state == "running") rec.status = running_status(spec, st.ip);
@@ -476,7 +483,7 @@ std::string aws_stop(const cc::NodeSpec& spec, const std::string& old_record, co
         rec.status = "STOPPED";
         return record_json(spec, rec);
     }
-    Ec2Api api = make_api(rec.resources.region.empty() ? spec.region : rec.resources.region, progress);
+    Ec2Api api = make_api(spec, rec.resources.region.empty() ? spec.region : rec.resources.region, progress);
     const auto before = describe_instance(api, rec.resources.instance_id);
     if (before.state.empty() || before.state == "terminated" || before.state == "shutting-down") {
         rec.status = "TERMINATED";
@@ -496,7 +503,7 @@ std::string aws_start(const cc::NodeSpec& spec, const std::string& old_record, c
     AwsRecord rec = parse_record(old_record);
     if (rec.resources.instance_id.empty())
         throw std::runtime_error("aws: cluster " + spec.name + " has no instance to start; launch it again with serve");
-    Ec2Api api = make_api(rec.resources.region.empty() ? spec.region : rec.resources.region, progress);
+    Ec2Api api = make_api(spec, rec.resources.region.empty() ? spec.region : rec.resources.region, progress);
     auto st = describe_instance(api, rec.resources.instance_id);
     if (st.state.empty() || st.state == "terminated" || st.state == "shutting-down")
         throw std::runtime_error("aws: instance " + rec.resources.instance_id + " of cluster " + spec.name +
@@ -517,10 +524,22 @@ std::string aws_start(const cc::NodeSpec& spec, const std::string& old_record, c
 
 std::string aws_terminate(const cc::NodeSpec& spec, const std::string& old_record, const Progress& progress) {
     AwsRecord rec = parse_record(old_record);
-    const auto env = cloud_auth::process_environment();
+    const auto env = credential_env(spec);
     const std::string region = !rec.resources.region.empty() ? rec.resources.region : region_for(spec, env);
     rec.resources.region = region;
-    Ec2Api api = make_api(region, progress);
+    const bool created_nothing = rec.resources.instance_id.empty() && rec.resources.security_group_id.empty();
+    if (created_nothing) {
+        // A launch that never got credentials created nothing; without them there is nothing we could look up.
+        try {
+            cloud_auth::find_aws_credentials(env);
+        } catch (const std::exception&) {
+            progress("provisioning", "no AWS credentials and no resources recorded: nothing to remove (if an earlier "
+                                     "launch did create some, they carry the tag llmatc-cluster=" + spec.name + ")");
+            rec.status = "TERMINATED";
+            return record_json(spec, rec);
+        }
+    }
+    Ec2Api api = make_api(spec, region, progress);
     remove_everything(api, spec, rec.resources, progress);
     rec.status = "TERMINATED";
     rec.ip = "";

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -106,8 +107,15 @@ std::string project_of(const cc::NodeSpec& spec) {
     return it == spec.extra.end() ? "" : it->second;
 }
 
+// The process environment with the cluster's --envs over it: credentials may be given either way.
+std::map<std::string, std::string> credential_env(const cc::NodeSpec& spec) {
+    auto env = cloud_auth::process_environment();
+    for (const auto& [k, v] : spec.envs) env[k] = v;
+    return env;
+}
+
 ComputeApi make_api(const cc::NodeSpec& spec, const std::string& project, const Progress& progress) {
-    return ComputeApi(cloud_auth::process_environment(), project.empty() ? project_of(spec) : project,
+    return ComputeApi(credential_env(spec), project.empty() ? project_of(spec) : project,
                       [progress](const std::string& note) {
                           if (progress) progress("provisioning", note);
                       });
@@ -464,6 +472,18 @@ std::string gcp_start(const cc::NodeSpec& spec, const std::string& old_record, c
 
 std::string gcp_terminate(const cc::NodeSpec& spec, const std::string& old_record, const Progress& progress) {
     GcpRecord r = parse_record(old_record);
+    if (r.instance.empty() && r.project.empty()) {
+        // A launch that never got credentials created nothing; without them there is nothing we could look up.
+        try {
+            cloud_auth::find_gcp_credentials(credential_env(spec));
+        } catch (const std::exception&) {
+            progress("provisioning", "no Google credentials and no resources recorded: nothing to remove (if an "
+                                     "earlier launch did create some, they carry the label llmatc-cluster=" +
+                                     label_value(spec.name) + ")");
+            r.status = "TERMINATED";
+            return record_json(spec, r);
+        }
+    }
     ComputeApi api = make_api(spec, r.project, progress);
     if (!r.instance.empty() && !r.zone.empty()) delete_instance(api, r.zone, r.instance, progress);
     delete_firewall(api, r.firewall.empty() ? cc::resource_name(spec) : r.firewall);

@@ -58,8 +58,11 @@ EngineImpl::EngineImpl(std::unique_ptr<LoadedModel> model, const EngineOptions& 
     if (options.max_queue < 1)
         throw Error(LLMATC_ERR_INVALID_ARGUMENT, "max_queue must be >= 1, got " + std::to_string(options.max_queue));
 
+    // Not told a size: a model on a GPU offers its device budget (--gpu-memory-utilization); 0 sizes from RAM.
+    const uint64_t kv_cache_memory =
+        options.kv_cache_memory > 0 ? options.kv_cache_memory : model_->kv_cache_budget_bytes();
     const int32_t n_blocks = plan_kv_blocks(desc, options.block_size, max_model_len_, options.max_num_seqs,
-                                            options.kv_cache_memory);
+                                            kv_cache_memory);
     kv_ = std::make_unique<KvCacheMemory>(model_->kernels(), desc, options.block_size, n_blocks);
     blocks_ = std::make_unique<BlockManager>(n_blocks, options.block_size, options.enable_prefix_caching);
     scheduler_ = std::make_unique<Scheduler>(

@@ -187,6 +187,21 @@ const llmatc_cuda_module* cuda_module(std::string* why_not) {
     return &load.table;
 }
 
+bool cuda_device_memory(int device, uint64_t* free_bytes, uint64_t* total_bytes, std::string* why_not) {
+    const llmatc_cuda_module* module = cuda_module(why_not);
+    if (!module) return false;
+    llmatc_cuda_device_desc desc{};
+    desc.struct_size = sizeof(desc);
+    desc.abi_version = LLMATC_ABI_VERSION;
+    if (module->describe_device(device, &desc) != LLMATC_OK) {
+        if (why_not) *why_not = "cannot query CUDA device " + std::to_string(device) + ": " + thread_error();
+        return false;
+    }
+    if (free_bytes) *free_bytes = desc.free_memory_bytes;
+    if (total_bytes) *total_bytes = desc.total_memory_bytes;
+    return true;
+}
+
 std::unique_ptr<KernelBackend> create_cuda_backend(int device, std::string* why_not) {
     const llmatc_cuda_module* module = cuda_module(why_not);
     if (!module) return nullptr;

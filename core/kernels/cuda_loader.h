@@ -2,6 +2,7 @@
 // driver and a device exist. The core never links libcudart; everything CUDA goes through this.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "kernels/cuda/cuda_module_abi.h"
@@ -16,5 +17,9 @@ const llmatc_cuda_module* cuda_module(std::string* why_not);
 
 // Whether the CUDA driver reports at least one device, without loading the module. Sets *why_not when not.
 bool cuda_device_present(std::string* why_not);
+
+// Free and total memory of CUDA device `device` now (cudaMemGetInfo through the module). Returns false and sets
+// *why_not when there is no usable CUDA or the query fails.
+bool cuda_device_memory(int device, uint64_t* free_bytes, uint64_t* total_bytes, std::string* why_not);
 
 }  // namespace llmatc

@@ -18,7 +18,13 @@ struct ModelLoadOptions {
     std::string force_plugin;    // model plugin name, "" = match config.json
     std::string quantization;    // "" = keep checkpoint dtypes, "f32", "f16", "bf16", "q8_0", "q4_0", "q4_k"
     std::string device = "auto"; // "cpu" | "cuda" | "auto"
-    int threads = 0;             // kernel threads, 0 = all cores
+    int threads = 0;             // kernel threads, 0 = all cores (shared out evenly between CPU ranks)
+    // Ranks of tensor parallelism: 1 = none; N > 1 splits the model over N ranks, one thread each, on CUDA devices
+    // 0..N-1 (--device cuda, or auto where CUDA is) or on N CPU backends (core/runtime/tensor_parallel/).
+    int tensor_parallel_size = 1;
+    // On CUDA, the fraction of each device's memory free after loading the weights that the KV cache may take (when
+    // the engine is not given a KV cache size); in (0, 1].
+    double gpu_memory_utilization = 0.9;
 };
 
 // Thread-compatible: forward() from one thread at a time; the rest is const and thread-safe.
@@ -39,7 +45,15 @@ public:
     virtual const std::string& path() const = 0;
 
     // Runs one step (see llmatc_model_plugin.forward). Throws llmatc::Error on failure.
+    // With tensor parallelism, desc().n_kv_heads is one rank's share and `cache` (allocated by the caller from
+    // desc() on kernels()) is rank 0's; the other ranks keep mirrors of it with the same block ids
+    // (tensor_parallel/rank_kv_caches.h). A caller uses one cache for all its steps.
     virtual void forward(const llmatc_kv_cache& cache, const llmatc_batch& batch) = 0;
+
+    // The KV cache bytes to take when the user gave no size: on CUDA, gpu_memory_utilization of the memory free on
+    // the device now (the smallest over tensor-parallel ranks; call it after loading, before allocating the
+    // cache). 0 when the model is not on a device with its own memory: the caller then sizes from host RAM.
+    virtual uint64_t kv_cache_budget_bytes() const { return 0; }
 };
 
 }  // namespace llmatc

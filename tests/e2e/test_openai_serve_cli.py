@@ -112,3 +112,16 @@ def test_missing_chat_template_file_is_a_clear_error(tmp_path):
                           "--chat-template", str(tmp_path / "nope.jinja")], capture_output=True, text=True, timeout=60)
     assert out.returncode != 0
     assert "nope.jinja" in out.stderr + out.stdout
+
+
+def test_deployment_file_with_flags_overriding_it(tmp_path):
+    deploy = tmp_path / "deploy.yaml"
+    deploy.write_text(f"name: {STORIES260K}\nport: 9999\nmax-model-len: 256\n")
+    out = run_serve("-f", str(deploy), "--port", "7777", "--dryrun")
+    assert out.returncode == 0, out.stderr
+    assert str(STORIES260K) in out.stdout
+    assert ":7777/v1" in out.stdout and "max-model-len 256" in out.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("nmae: x\n")
+    out = run_serve("-f", str(bad), "--dryrun")
+    assert out.returncode == 2 and "nmae" in out.stderr

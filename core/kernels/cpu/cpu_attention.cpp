@@ -1,5 +1,6 @@
 // core/kernels/cpu/cpu_attention.cpp — the paged KV cache on the CPU: writing a batch's keys/values into their
 // slots, and causal grouped-query attention over each sequence's blocks with an online softmax.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -11,6 +12,9 @@
 namespace llmatc::cpu {
 
 namespace {
+
+// Multiply-adds a chunk of attention tasks should hold before it is worth handing to another thread.
+constexpr double kMinAttentionChunkWork = 32768.0;
 
 [[noreturn]] void fail(const char* kernel, const std::string& what) {
     throw Error(LLMATC_ERR_INVALID_ARGUMENT, std::string(kernel) + ": " + what);
@@ -137,7 +141,13 @@ void op_attention(CpuContext& ctx, const llmatc_kv_cache* cache, int32_t layer, 
 
     // One task per (row, kv head): the group's query heads share every key/value read.
     const int64_t n_tasks = int64_t(batch->n_tokens) * n_kv_heads;
-    ctx.pool.parallel_for(n_tasks, 1, [&](int64_t begin, int64_t end, int thread) {
+    // Tiny tasks (short contexts, small heads) are grouped so that a chunk is worth handing to another thread.
+    int64_t longest_context = 1;
+    for (int32_t s = 0; s < batch->n_seqs; ++s)
+        longest_context = std::max<int64_t>(longest_context, int64_t(batch->seqs[s].n_past) + batch->seqs[s].n_new);
+    const double work_per_task = 2.0 * double(group) * double(head_dim) * double(longest_context);
+    const int64_t chunk = ctx.pool.chunk_for_work(n_tasks, 1, work_per_task, kMinAttentionChunkWork, 4);
+    ctx.pool.parallel_for(n_tasks, chunk, [&](int64_t begin, int64_t end, int thread) {
         float* acc = scratch + per_thread * size_t(thread);
         float* running_max = acc + size_t(group) * head_dim;
         float* running_sum = running_max + group;

@@ -17,6 +17,9 @@ namespace {
 
 // Element-wise work is split in pieces of this many floats: large enough to amortise a chunk hand-out.
 constexpr int64_t kElementChunk = 16384;
+// A matmul chunk holds at least this many multiply-adds (a few microseconds on one core): below it, handing work
+// to other threads costs more than it saves, so e.g. a 64x64 GEMV runs inline on the caller.
+constexpr double kMinMatmulChunkWork = 32768.0;
 
 void require(bool ok, llmatc_status status, const char* kernel, const std::string& what) {
     if (!ok) throw Error(status, std::string(kernel) + ": " + what);
@@ -64,7 +67,8 @@ void op_matmul(CpuContext& ctx, const llmatc_weight* w, const float* x, int64_t 
         p.x_q8 = xq;
     }
     // Split over output features: each thread streams its own slice of the weight once per x block.
-    const int64_t chunk = ctx.pool.chunk_for(w->rows, kMatmulRowMultiple, n == 1 ? 4 : 2);
+    const int64_t chunk = ctx.pool.chunk_for_work(w->rows, kMatmulRowMultiple, double(w->cols) * double(n),
+                                                  kMinMatmulChunkWork, n == 1 ? 4 : 2);
     ctx.pool.parallel_for(w->rows, chunk, [&](int64_t begin, int64_t end, int) { k.matmul_rows(p, begin, end); });
 }
 

@@ -2,6 +2,7 @@
 #include "kernels/cpu/thread_pool.h"
 
 #include <algorithm>
+#include <cmath>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -13,9 +14,9 @@
 namespace llmatc::cpu {
 
 namespace {
-// Kernel calls come back to back during a model step (microseconds apart), so workers spin briefly before
-// sleeping on a futex; the bound keeps an idle engine from burning the (shared) cores.
-constexpr int kSpinIterations = 4000;
+// Kernel calls come back to back during a model step (microseconds apart), so idle threads spin briefly before
+// sleeping on a futex; the bound (tens of microseconds) keeps an idle engine from burning the shared cores.
+constexpr int kSpinIterations = 2000;
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
@@ -26,12 +27,9 @@ ThreadPool::ThreadPool(int n_threads) {
 }
 
 ThreadPool::~ThreadPool() {
-    {
-        std::lock_guard<std::mutex> lock(sleep_mutex_);
-        stopping_.store(true, std::memory_order_release);
-        generation_.fetch_add(1, std::memory_order_acq_rel);
-    }
-    job_ready_.notify_all();
+    stopping_.store(true, std::memory_order_seq_cst);
+    wake_epoch_.fetch_add(1, std::memory_order_seq_cst);
+    wake_epoch_.notify_all();
     for (auto& worker : workers_) worker.join();
 }
 
@@ -43,72 +41,91 @@ int64_t ThreadPool::chunk_for(int64_t n_items, int64_t multiple, int chunks_per_
     return std::max<int64_t>(chunk, multiple);
 }
 
-void ThreadPool::work_on_current_job(int thread_index) {
+int64_t ThreadPool::chunk_for_work(int64_t n_items, int64_t multiple, double work_per_item, double min_work,
+                                   int chunks_per_thread) const {
+    int64_t chunk = chunk_for(n_items, multiple, chunks_per_thread);
+    if (work_per_item > 0.0 && double(chunk) * work_per_item < min_work) {
+        const double needed = std::ceil(min_work / work_per_item);
+        const int64_t m = std::max<int64_t>(multiple, 1);
+        chunk = needed >= double(n_items) ? n_items : (int64_t(needed) + m - 1) / m * m;
+    }
+    return std::max<int64_t>(chunk, 1);
+}
+
+bool ThreadPool::work_on_current_job(int thread_index) {
+    bool worked = false;
+    uint64_t cursor = cursor_.load(std::memory_order_acquire);
     for (;;) {
-        const int64_t begin = next_item_.fetch_add(job_chunk_, std::memory_order_relaxed);
-        if (begin >= job_items_) return;
-        job_fn_(job_ctx_, begin, std::min(begin + job_chunk_, job_items_), thread_index);
+        const uint32_t remaining = uint32_t(cursor);
+        if (remaining == 0) return worked;
+        // Read before the claim; a successful CAS proves they belong to the job `cursor` names (see header).
+        const RangeFn fn = job_fn_.load(std::memory_order_relaxed);
+        void* const ctx = job_ctx_.load(std::memory_order_relaxed);
+        const int64_t items = job_items_.load(std::memory_order_relaxed);
+        const int64_t chunk = job_chunk_.load(std::memory_order_relaxed);
+        if (!cursor_.compare_exchange_weak(cursor, cursor - 1, std::memory_order_acq_rel,
+                                           std::memory_order_acquire))
+            continue;  // `cursor` now holds the fresh value
+        const int64_t begin = int64_t(remaining - 1) * chunk;
+        fn(ctx, begin, std::min(begin + chunk, items), thread_index);
+        worked = true;
+        chunks_done_.fetch_add(1, std::memory_order_seq_cst);
+        if (thread_index != 0 && caller_sleeping_.load(std::memory_order_seq_cst)) chunks_done_.notify_one();
+        cursor = cursor_.load(std::memory_order_acquire);
     }
 }
 
 void ThreadPool::run(RangeFn fn, void* ctx, int64_t n_items, int64_t chunk) {
-    if (n_threads_ == 1 || n_items <= chunk) {
+    const int64_t n_chunks = (n_items + chunk - 1) / chunk;
+    if (n_threads_ == 1 || n_chunks <= 1 || n_chunks > int64_t(UINT32_MAX)) {
         fn(ctx, 0, n_items, 0);
         return;
     }
-    job_fn_ = fn;
-    job_ctx_ = ctx;
-    job_items_ = n_items;
-    job_chunk_ = chunk;
-    next_item_.store(0, std::memory_order_relaxed);
-    workers_busy_.store(uint32_t(n_threads_ - 1), std::memory_order_relaxed);
-    {
-        std::lock_guard<std::mutex> lock(sleep_mutex_);
-        generation_.fetch_add(1, std::memory_order_release);
+    job_fn_.store(fn, std::memory_order_relaxed);
+    job_ctx_.store(ctx, std::memory_order_relaxed);
+    job_items_.store(n_items, std::memory_order_relaxed);
+    job_chunk_.store(chunk, std::memory_order_relaxed);
+    chunks_done_.store(0, std::memory_order_relaxed);
+    ++job_id_;
+    cursor_.store((uint64_t(job_id_) << 32) | uint64_t(n_chunks), std::memory_order_seq_cst);
+    if (sleeping_workers_.load(std::memory_order_seq_cst) > 0) {
+        wake_epoch_.fetch_add(1, std::memory_order_seq_cst);
+        wake_epoch_.notify_all();
     }
-    job_ready_.notify_all();
 
     work_on_current_job(0);
 
-    // Wait until every worker has left the job, so that the next job's fields can be overwritten.
-    for (int spin = 0;; ++spin) {
-        const uint32_t busy = workers_busy_.load(std::memory_order_acquire);
-        if (busy == 0) return;
-        if (spin < kSpinIterations) {
-            LLMATC_CPU_RELAX();
-        } else {
-            std::unique_lock<std::mutex> lock(sleep_mutex_);
-            job_done_.wait(lock, [this] { return workers_busy_.load(std::memory_order_acquire) == 0; });
-        }
+    // Every chunk is claimed; wait for the ones still running on workers.
+    const auto total = uint32_t(n_chunks);
+    for (int spin = 0; spin < kSpinIterations; ++spin) {
+        if (chunks_done_.load(std::memory_order_acquire) == total) return;
+        LLMATC_CPU_RELAX();
     }
+    caller_sleeping_.store(true, std::memory_order_seq_cst);
+    for (;;) {
+        const uint32_t done = chunks_done_.load(std::memory_order_seq_cst);
+        if (done == total) break;
+        chunks_done_.wait(done, std::memory_order_seq_cst);
+    }
+    caller_sleeping_.store(false, std::memory_order_relaxed);
 }
 
 void ThreadPool::worker_loop(int thread_index) {
-    // Generation 0 is the pool's state at construction; reading the atomic here instead could already see the
-    // first job's bump (the thread may start late) and then wait for it forever.
-    uint32_t seen = 0;
     for (;;) {
-        for (int spin = 0;; ++spin) {
-            const uint32_t now = generation_.load(std::memory_order_acquire);
-            if (now != seen) {
-                seen = now;
-                break;
-            }
-            if (spin < kSpinIterations) {
-                LLMATC_CPU_RELAX();
-            } else {
-                std::unique_lock<std::mutex> lock(sleep_mutex_);
-                job_ready_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-            }
-        }
         if (stopping_.load(std::memory_order_acquire)) return;
-        work_on_current_job(thread_index);
-        bool last;
-        {
-            std::lock_guard<std::mutex> lock(sleep_mutex_);
-            last = workers_busy_.fetch_sub(1, std::memory_order_acq_rel) == 1;
+        if (work_on_current_job(thread_index)) continue;
+        bool found = false;
+        for (int spin = 0; spin < kSpinIterations && !found; ++spin) {
+            LLMATC_CPU_RELAX();
+            found = job_has_unclaimed_chunks();
         }
-        if (last) job_done_.notify_one();
+        if (found) continue;
+        // Announce the sleep before the last look for work, so that a job published after that look sees a
+        // sleeper and bumps the epoch (both sides use sequentially consistent operations).
+        sleeping_workers_.fetch_add(1, std::memory_order_seq_cst);
+        const uint32_t epoch = wake_epoch_.load(std::memory_order_seq_cst);
+        if (!job_has_unclaimed_chunks() && !stopping_.load(std::memory_order_seq_cst)) wake_epoch_.wait(epoch);
+        sleeping_workers_.fetch_sub(1, std::memory_order_seq_cst);
     }
 }
 

@@ -12,6 +12,9 @@
 #include "cuda/cuda_error.h"
 #include "cuda/cuda_host.h"
 #include "cuda/cuda_module_abi.h"
+#ifdef LLMATC_HAVE_NCCL
+#include "cuda/cuda_nccl.h"
+#endif
 
 #define LLMATC_CUDA_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -141,6 +144,13 @@ llmatc_status measure_copy_bandwidth(int32_t device, uint64_t bytes, int32_t rep
     });
 }
 
+llmatc_status backend_device(const llmatc_kernels* backend, int32_t* out) {
+    return guarded("backend_device", [&] {
+        if (!backend || !backend->ctx || !out) fail(LLMATC_ERR_INVALID_ARGUMENT, "backend_device: NULL argument");
+        *out = static_cast<const CudaBackend*>(backend->ctx)->device;
+    });
+}
+
 }  // namespace
 
 // Same major, and this module's minor no newer than the host's.
@@ -174,6 +184,18 @@ LLMATC_CUDA_EXPORT llmatc_status llmatc_cuda_module_entry(const llmatc_host* hos
         out->backend_create = backend_create;
         out->backend_destroy = backend_destroy;
         out->measure_copy_bandwidth = measure_copy_bandwidth;
+        out->backend_device = backend_device;
+#ifdef LLMATC_HAVE_NCCL
+        out->nccl_group_create = nccl_group_create;
+        out->nccl_group_destroy = nccl_group_destroy;
+        out->nccl_all_reduce_sum = nccl_all_reduce_sum;
+        out->nccl_group_abort = nccl_group_abort;
+#else
+        out->nccl_group_create = nullptr;
+        out->nccl_group_destroy = nullptr;
+        out->nccl_all_reduce_sum = nullptr;
+        out->nccl_group_abort = nullptr;
+#endif
         return LLMATC_OK;
     } catch (...) {
         return LLMATC_ERR_INTERNAL;

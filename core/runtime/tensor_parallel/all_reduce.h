@@ -23,6 +23,9 @@ public:
     // Called by a rank that fails outside sum(): the other ranks' pending and later sum() calls of this step throw
     // instead of waiting for it forever. The communicator is unusable afterwards (make a new one per failed step).
     virtual void abandon(int32_t rank) = 0;
+    // Whether sum() takes the rank's backend memory (device pointers, e.g. NCCL) rather than host memory. A rank on
+    // a device backend stages its data through host memory when this is false.
+    virtual bool sums_backend_memory() const { return false; }
 };
 
 class InProcessAllReduce final : public AllReduce {

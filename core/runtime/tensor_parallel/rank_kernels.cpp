@@ -144,11 +144,12 @@ llmatc_status RankKernels::matmul(void* ctx, const llmatc_weight* w, const float
 void RankKernels::reduce(float* y, size_t count) {
     if (!all_reduce_) throw Error(LLMATC_ERR_INTERNAL, "tensor parallelism: rank has no all-reduce");
     ++all_reduces_;
-    if (std::strcmp(inner_.name, "cpu") == 0) {
+    // The CPU backend's memory is host memory; a device collective (NCCL) takes device memory as it is.
+    if (std::strcmp(inner_.name, "cpu") == 0 || all_reduce_->sums_backend_memory()) {
         all_reduce_->sum(rank_, y, count);
         return;
     }
-    // A device backend: stage through host memory (a device-side collective such as NCCL would replace this).
+    // A device backend with a host-memory collective: stage through host memory.
     host_staging_.resize(count);
     check_status(inner_.to_host(inner_.ctx, host_staging_.data(), y, count * sizeof(float)),
                  "tensor parallelism: copying a partial output to the host");

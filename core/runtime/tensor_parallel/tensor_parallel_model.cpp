@@ -4,6 +4,7 @@
 
 #include <exception>
 #include <thread>
+#include <utility>
 
 #include "util/error.h"
 
@@ -12,8 +13,9 @@ namespace llmatc::tp {
 TensorParallelModel::TensorParallelModel(const llmatc_model_plugin& plugin, const std::string& config_json,
                                          const llmatc_tensor_source& tensors,
                                          const std::vector<const llmatc_kernels*>& rank_backends,
-                                         llmatc_dtype weight_storage, const std::string& model_dir)
-    : plugin_(plugin), plan_(config_json, int32_t(rank_backends.size())) {
+                                         llmatc_dtype weight_storage, const std::string& model_dir,
+                                         AllReduceFactory make_all_reduce)
+    : plugin_(plugin), plan_(config_json, int32_t(rank_backends.size())), make_all_reduce_(std::move(make_all_reduce)) {
     const std::string& rank_config = plan_.rank_config_json();
     try {
         for (size_t r = 0; r < rank_backends.size(); ++r) {
@@ -64,7 +66,10 @@ TensorParallelModel::~TensorParallelModel() {
 }
 
 void TensorParallelModel::install_all_reduce() {
-    all_reduce_ = std::make_unique<InProcessAllReduce>(world_size());
+    all_reduce_ = make_all_reduce_ ? make_all_reduce_(world_size()) : std::make_unique<InProcessAllReduce>(world_size());
+    if (!all_reduce_ || all_reduce_->world_size() != world_size())
+        throw Error(LLMATC_ERR_INTERNAL, "tensor parallelism: the all-reduce factory made no communicator for " +
+                                             std::to_string(world_size()) + " ranks");
     for (auto& rank : ranks_) rank->kernels->set_all_reduce(all_reduce_.get());
 }
 

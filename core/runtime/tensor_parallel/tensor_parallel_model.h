@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,10 @@
 
 namespace llmatc::tp {
 
+// Makes the ranks' communicator for a world size: at construction, and again after a failed step (a communicator
+// that lost a rank is unusable). The default is InProcessAllReduce (host memory).
+using AllReduceFactory = std::function<std::unique_ptr<AllReduce>(int32_t world_size)>;
+
 class TensorParallelModel {
 public:
     // One backend per rank (rank_backends.size() is the world size; each outlives this object, as do `plugin` and
@@ -28,7 +33,8 @@ public:
     // does not divide, a model plugin error, a plugin that does not pass slices straight to weight_create).
     TensorParallelModel(const llmatc_model_plugin& plugin, const std::string& config_json,
                         const llmatc_tensor_source& tensors, const std::vector<const llmatc_kernels*>& rank_backends,
-                        llmatc_dtype weight_storage, const std::string& model_dir);
+                        llmatc_dtype weight_storage, const std::string& model_dir,
+                        AllReduceFactory make_all_reduce = {});
     ~TensorParallelModel();
     TensorParallelModel(const TensorParallelModel&) = delete;
     TensorParallelModel& operator=(const TensorParallelModel&) = delete;
@@ -58,6 +64,7 @@ private:
     const llmatc_model_plugin& plugin_;
     ShardingPlan plan_;
     std::vector<std::unique_ptr<Rank>> ranks_;
+    AllReduceFactory make_all_reduce_;
     std::unique_ptr<AllReduce> all_reduce_;
     llmatc_model_desc rank_desc_{};
 };
