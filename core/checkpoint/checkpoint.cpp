@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "checkpoint/dtype.h"
+#include "checkpoint/gguf_file.h"
 #include "checkpoint/safetensors_file.h"
 #include "checkpoint/tensor_entry.h"
 #include "checkpoint/torch_bin_file.h"
@@ -128,6 +129,23 @@ std::unique_ptr<TensorFile> open_tensor_file(const fs::path& path, bool safetens
     return std::make_unique<TensorFileOf<TorchBinFile>>(path);
 }
 
+// The directory's only *.gguf file when it has no config.json (a GGUF checkpoint); nullopt otherwise. Two GGUF
+// files are ambiguous and refused.
+std::optional<fs::path> lone_gguf_without_config(const fs::path& dir) {
+    std::error_code ec;
+    if (fs::exists(dir / "config.json", ec)) return std::nullopt;
+    std::optional<fs::path> found;
+    for (const auto& item : fs::directory_iterator(dir, ec)) {
+        if (item.path().extension() != ".gguf") continue;
+        if (found)
+            throw Error(LLMATC_ERR_INVALID_ARGUMENT, dir.string() + ": holds several .gguf files (" +
+                                                         found->filename().string() + ", " +
+                                                         item.path().filename().string() + "); keep one per directory");
+        found = item.path();
+    }
+    return found;
+}
+
 class DirectoryCheckpoint final : public Checkpoint {
 public:
     explicit DirectoryCheckpoint(const fs::path& dir);
@@ -148,6 +166,8 @@ private:
     void open_weights();
     void open_single(const fs::path& path, bool safetensors);
     void open_sharded(const fs::path& index_path, bool safetensors);
+    // A llama.cpp GGUF file in place of config.json + weights: its metadata supplies config.json.
+    void open_gguf(const fs::path& path);
     void add(const TensorEntry& entry);
 
     static llmatc_status c_get(void* ctx, const char* name, llmatc_tensor_view* out) noexcept;
@@ -157,6 +177,7 @@ private:
     std::string config_json_;
     std::vector<int32_t> eos_ids_;
     std::vector<std::unique_ptr<TensorFile>> files_;
+    std::unique_ptr<checkpoint_detail::GgufFile> gguf_;
     std::map<std::string, const TensorEntry*> table_;  // sorted: tensor_names() comes out ordered
     std::deque<TensorEntry> realigned_;                 // copies of tensors stored misaligned in their file
     std::vector<std::unique_ptr<uint64_t[]>> realigned_bytes_;
@@ -167,8 +188,12 @@ DirectoryCheckpoint::DirectoryCheckpoint(const fs::path& dir) : dir_(dir) {
     std::error_code ec;
     if (!fs::exists(dir_, ec)) throw Error(LLMATC_ERR_NOT_FOUND, "checkpoint directory " + dir_.string() + " does not exist");
     if (!fs::is_directory(dir_, ec)) throw Error(LLMATC_ERR_INVALID_ARGUMENT, "checkpoint " + dir_.string() + " is not a directory");
-    read_configs();
-    open_weights();
+    if (auto gguf = lone_gguf_without_config(dir_)) {
+        open_gguf(*gguf);
+    } else {
+        read_configs();
+        open_weights();
+    }
     source_.struct_size = sizeof(llmatc_tensor_source);
     source_.abi_version = LLMATC_ABI_VERSION;
     source_.ctx = this;
@@ -195,6 +220,15 @@ void DirectoryCheckpoint::read_configs() {
         if (auto gen_eos = read_eos_ids(generation, gen_doc)) eos = std::move(gen_eos);
     }
     if (eos) eos_ids_ = std::move(*eos);
+}
+
+void DirectoryCheckpoint::open_gguf(const fs::path& path) {
+    gguf_ = std::make_unique<checkpoint_detail::GgufFile>(path);
+    config_json_ = gguf_->config_json();
+    eos_ids_ = gguf_->eos_token_ids();
+    for (const TensorEntry& entry : gguf_->tensors()) add(entry);
+    spdlog::info("checkpoint {}: {} tensors from {} (GGUF; config.json synthesised from its metadata)", dir_.string(),
+                 table_.size(), path.filename().string());
 }
 
 void DirectoryCheckpoint::open_weights() {

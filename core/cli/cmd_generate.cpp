@@ -340,6 +340,8 @@ void check_options(const GenerateOptions& o) {
     if (!(o.top_p > 0.0 && o.top_p <= 1.0)) bad("--top-p must be in (0, 1]");
     if (o.top_k < -1) bad("--top-k must be -1, 0 (no cut) or positive");
     if (o.load.threads < 0) bad("--threads must be 0 (all cores) or positive");
+    if (o.load.tensor_parallel_size < 1 || o.load.tensor_parallel_size > 64)
+        bad("--tensor-parallel-size must be in [1, 64]");
 }
 
 }  // namespace
@@ -372,6 +374,8 @@ int cmd_generate(int argc, char** argv) {
         ("quantization", po::value(&o.load.quantization), "weight storage: f32, f16, bf16, q8_0, q4_0, q4_k "
                                                           "(default: the checkpoint's dtypes)")
         ("device", po::value(&o.load.device)->default_value("auto"), "cpu | cuda | auto")
+        ("tensor-parallel-size", po::value(&o.load.tensor_parallel_size)->default_value(1),
+         "split the model over N ranks (one per GPU, or N CPU ranks sharing the cores)")
         ("json", po::bool_switch(&o.json), "print one JSON object instead of the streamed text")
         ("timings", po::bool_switch(&o.timings), "with --json: add \"timings\" (prompt and generation tokens/s)")
         ("ignore-eos", po::bool_switch(&o.ignore_eos), "do not stop at EOS ids: generate exactly --max-tokens "

@@ -59,6 +59,8 @@ struct RawFlags {
     std::string host, api_key;
     int port = 8000;
     int threads = 0, http_threads = 2, max_model_len = 0, max_num_seqs = 16, max_num_batched_tokens = 2048;
+    int tensor_parallel_size = 0;
+    double gpu_memory_utilization = 0.9;
     std::string kv_cache_memory, max_body_bytes;
     int grace_seconds = 10;
 };
@@ -95,6 +97,11 @@ po::options_description describe_flags(RawFlags& f) {
     po::options_description engine("Engine");
     engine.add_options()
         ("threads", po::value(&f.threads), "kernel threads (default 0 = all cores)")
+        ("tensor-parallel-size", po::value(&f.tensor_parallel_size), "split the model over N ranks, one per GPU "
+                                                                     "(default: the accelerator count, else 1)")
+        ("gpu-memory-utilization", po::value(&f.gpu_memory_utilization), "on CUDA, the fraction of device memory "
+                                                                         "free after the weights that the KV cache "
+                                                                         "takes (default 0.9)")
         ("max-model-len", po::value(&f.max_model_len), "context length (default: the model's "
                                                        "max_position_embeddings)")
         ("max-num-seqs", po::value(&f.max_num_seqs), "most sequences in one batch (default 16)")
@@ -160,6 +167,8 @@ ServeOptions build_options(const RawFlags& f, const po::variables_map& vm) {
     if (given("grace-seconds")) o.grace_seconds = f.grace_seconds;
     if (given("log-prompts")) o.log_prompts = true;
     if (given("threads")) o.threads = f.threads;
+    if (given("tensor-parallel-size")) o.tensor_parallel_size = f.tensor_parallel_size;
+    if (given("gpu-memory-utilization")) o.gpu_memory_utilization = f.gpu_memory_utilization;
     if (given("max-model-len")) o.max_model_len = f.max_model_len;
     if (given("max-num-seqs")) o.max_num_seqs = f.max_num_seqs;
     if (given("max-num-batched-tokens")) o.max_num_batched_tokens = f.max_num_batched_tokens;
@@ -177,6 +186,9 @@ void check_options(const ServeOptions& o) {
     if (o.name.empty()) bad("give --name (a checkpoint directory, a Hugging Face id, or llm-atc/<name> with --source)");
     if (!o.api_key.empty() && o.no_api_key) bad("give --api-key or --no-api-key, not both");
     if (o.threads < 0) bad("--threads must be 0 (all cores) or positive");
+    if (o.tensor_parallel_size < 0 || o.tensor_parallel_size > 64) bad("--tensor-parallel-size must be in [1, 64]");
+    if (!(o.gpu_memory_utilization > 0.0 && o.gpu_memory_utilization <= 1.0))
+        bad("--gpu-memory-utilization must be in (0, 1]");
     if (o.http_threads < 1 || o.http_threads > 256) bad("--http-threads must be in [1, 256]");
     if (o.max_model_len < 0) bad("--max-model-len must be 0 (the model's) or positive");
     if (o.max_num_seqs < 1) bad("--max-num-seqs must be at least 1");

@@ -106,6 +106,8 @@ int serve_foreground(const ServeOptions& o) {
     load.quantization = o.quantization;
     load.device = o.device;
     load.threads = o.threads;
+    load.tensor_parallel_size = o.tensor_parallel_size > 0 ? o.tensor_parallel_size : 1;
+    load.gpu_memory_utilization = o.gpu_memory_utilization;
     std::unique_ptr<LoadedModel> model = LoadedModel::load(load);
     const std::string plugin_name = model->plugin_name();
 

@@ -17,6 +17,8 @@ struct ServeOptions {
     std::string chat_template_file; // overrides the model's chat template
     std::string quantization;       // "", "q8_0", "q4_0", "q4_k"
     std::string device = "auto";    // cpu | cuda | auto
+    int tensor_parallel_size = 0;   // ranks; 0 = the accelerator count on a cluster (1 without one)
+    double gpu_memory_utilization = 0.9;  // on CUDA: the KV cache's fraction of device memory free after weights
 
     // Where to serve.
     std::string cluster;            // -c/--cluster; empty = foreground on this machine

@@ -206,6 +206,15 @@ std::vector<std::string> server_argv_for(const cli::ServeOptions& o, const fs::p
     if (!o.quantization.empty()) add("--quantization", o.quantization);
     if (o.device != defaults.device) add("--device", o.device);
     if (o.threads != defaults.threads) add("--threads", std::to_string(o.threads));
+    // Tensor parallelism over the cluster's GPUs: --tensor-parallel-size when given, else the accelerator count.
+    int tensor_parallel_size = o.tensor_parallel_size;
+    if (tensor_parallel_size == 0 && !o.accelerator.empty()) {
+        const auto colon = o.accelerator.find(':');
+        tensor_parallel_size = colon == std::string::npos ? 1 : std::stoi(o.accelerator.substr(colon + 1));
+    }
+    if (tensor_parallel_size > 1) add("--tensor-parallel-size", std::to_string(tensor_parallel_size));
+    if (o.gpu_memory_utilization != defaults.gpu_memory_utilization)
+        add("--gpu-memory-utilization", std::to_string(o.gpu_memory_utilization));
     if (o.max_model_len != defaults.max_model_len) add("--max-model-len", std::to_string(o.max_model_len));
     if (o.max_num_seqs != defaults.max_num_seqs) add("--max-num-seqs", std::to_string(o.max_num_seqs));
     if (o.max_num_batched_tokens != defaults.max_num_batched_tokens)

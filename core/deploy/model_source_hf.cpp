@@ -179,8 +179,10 @@ fs::path fetch_hf_model(const std::string& repo_id, const std::string& revision,
             }, blob, expected, name);
         }
         make_private_dir(link.parent_path());
+        // snapshots/<commit>/<dirs...>/<file> → ../../(one more per dir)/blobs/<etag>, relative as huggingface_hub makes it.
         fs::path relative = fs::path("..") / "..";
-        for (auto it = fs::path(name).begin(); std::next(it) != fs::path(name).end(); ++it) relative /= "..";
+        const fs::path name_path(name);
+        for (auto it = name_path.begin(); std::next(it) != name_path.end(); ++it) relative /= "..";
         std::error_code ec;
         fs::remove(link, ec);  // a dangling link from an interrupted run
         fs::create_symlink(relative / "blobs" / etag, link);

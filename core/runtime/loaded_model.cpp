@@ -203,8 +203,8 @@ LoadedModelImpl::LoadedModelImpl(const ModelLoadOptions& options)
 
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     spdlog::info("loaded {} ({}): {:.1f} MB of weights on {}, {} layers, vocab {}, in {:.2f} s", path_,
-                 desc_.architecture ? desc_.architecture : "?", double(desc_.weight_bytes) / 1e6, backends_[0]->table()->name,
-                 desc_.n_layers, desc_.vocab_size, seconds);
+                 desc_.architecture ? desc_.architecture : "?", double(desc_.weight_bytes) / 1e6,
+                 backends_[0]->table()->name, desc_.n_layers, desc_.vocab_size, seconds);
 }
 
 void LoadedModelImpl::create_single(const std::string& config, llmatc_dtype storage) {

@@ -3,7 +3,7 @@
 Serves folders as model repos at one fixed commit:
   GET  /api/models/{org}/{name}/revision/{rev}  → {"id", "sha", "siblings": [{"rfilename"}]}
   HEAD/GET /{org}/{name}/resolve/{rev}/{file}   → small files: 200 with ETag (a git-style sha1); large files (LFS):
-                                                   302 to /cdn/{sha256} with X-Linked-Etag and X-Linked-Size
+                                                   302 to an absolute /cdn/{sha256} URL (as the real CDN redirect is) with X-Linked-Etag and X-Linked-Size
   GET  /cdn/{sha256}                            → the bytes, honouring Range
 Gated repos answer 401 unless `Authorization: Bearer <token>` carries the token given. Requests are recorded.
 Run standalone: python fake_hf_hub.py org/name=DIR ...   (prints its URL; set HF_ENDPOINT to it)
@@ -106,7 +106,7 @@ class FakeHub:
                     if len(data) >= LFS_THRESHOLD:
                         sha256 = hashlib.sha256(data).hexdigest()
                         headers.update({"X-Linked-Etag": f'"{sha256}"', "X-Linked-Size": len(data),
-                                        "Location": f"/cdn/{sha256}", "ETag": '"redirect"'})
+                                        "Location": f"{hub.url}/cdn/{sha256}", "ETag": '"redirect"'})
                         return self._send(302, b"", headers, send_body)
                     headers["ETag"] = '"' + hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() + '"'
                     return self._send(200, data, headers, send_body)

@@ -101,4 +101,19 @@ TEST_CASE("the CUDA module loads without a GPU, negotiates its ABI and counts de
     REQUIRE(table.backend_create(count, &backend) == LLMATC_ERR_NOT_FOUND);  // one past the last device
     REQUIRE_THAT(llmatc::thread_error(), Catch::Contains("device " + std::to_string(count) + " does not exist"));
     REQUIRE(backend == nullptr);
+
+    // backend_device is always there; the NCCL functions all together or not at all (a build without NCCL).
+    REQUIRE(table.backend_device);
+    REQUIRE(table.backend_device(nullptr, &count) == LLMATC_ERR_INVALID_ARGUMENT);
+    const int nccl_slots = (table.nccl_group_create ? 1 : 0) + (table.nccl_group_destroy ? 1 : 0) +
+                           (table.nccl_all_reduce_sum ? 1 : 0) + (table.nccl_group_abort ? 1 : 0);
+    REQUIRE((nccl_slots == 0 || nccl_slots == 4));
+    if (nccl_slots == 4) {
+        llmatc_nccl_group* group = nullptr;
+        REQUIRE(table.nccl_group_create(0, nullptr, &group) == LLMATC_ERR_INVALID_ARGUMENT);
+        REQUIRE(group == nullptr);
+        REQUIRE(table.nccl_all_reduce_sum(nullptr, 0, nullptr, nullptr, 1) == LLMATC_ERR_INVALID_ARGUMENT);
+    } else {
+        WARN("this CUDA module was built without NCCL");
+    }
 }

@@ -1,0 +1,64 @@
+// core/checkpoint/gguf_file.h — one llama.cpp GGUF file: metadata and tensors, exposed as a Hugging Face Llama
+// checkpoint (HF tensor names, rotate_half row order, a synthesised config.json).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "checkpoint/mapped_file.h"
+#include "checkpoint/tensor_entry.h"
+
+namespace llmatc::checkpoint_detail {
+
+// A scalar metadata value (arrays are skipped, except that their length is kept for tokenizer.ggml.tokens).
+using GgufValue = std::variant<int64_t, uint64_t, double, bool, std::string>;
+
+// Opens and validates the whole file up front (GGUF v2/v3): header, metadata, tensor table, every tensor's type
+// (F32, F16, BF16, Q8_0, Q4_0), byte span inside the data section. Tensors of architecture "llama" are renamed to
+// their Hugging Face names (token_embd.weight -> model.embed_tokens.weight, blk.N.attn_q.weight ->
+// model.layers.N.self_attn.q_proj.weight ...). llama.cpp's converter interleaves the two rotary halves of each
+// q/k head's rows (for its RoPE layout); those two tensors are copied once with the rows put back in Hugging Face
+// order, so a rotate_half forward reads them unchanged. Every other tensor stays in the mapping (zero-copy).
+// Any violation throws llmatc::Error naming the file (and the tensor or key).
+class GgufFile {
+public:
+    explicit GgufFile(const std::filesystem::path& path);
+
+    const std::filesystem::path& path() const { return file_.path(); }
+    const std::vector<TensorEntry>& tensors() const { return tensors_; }
+    const TensorEntry* find(const std::string& name) const;
+
+    // config.json text built from the llama.* metadata (architectures, sizes, rope, eps, token ids, tying).
+    const std::string& config_json() const { return config_json_; }
+    // tokenizer.ggml.eos_token_id when present.
+    const std::vector<int32_t>& eos_token_ids() const { return eos_ids_; }
+
+private:
+    void read(const uint8_t* data, uint64_t size);
+    void build_config();
+    std::optional<GgufValue> meta(const std::string& key) const;
+    int64_t meta_int(const std::string& key, std::optional<int64_t> fallback) const;
+    double meta_double(const std::string& key, double fallback) const;
+
+    MappedFile file_;
+    std::map<std::string, GgufValue> metadata_;
+    uint64_t vocab_from_tokens_ = 0;
+    std::vector<TensorEntry> tensors_;
+    std::unordered_map<std::string, size_t> by_name_;
+    std::deque<std::unique_ptr<uint8_t[]>> unpermuted_;  // q/k tensors in Hugging Face row order
+    std::string config_json_;
+    std::vector<int32_t> eos_ids_;
+};
+
+// The Hugging Face name of a llama.cpp tensor name; nullopt for names with no Llama counterpart.
+std::optional<std::string> gguf_to_hf_tensor_name(const std::string& gguf_name);
+
+}  // namespace llmatc::checkpoint_detail
