@@ -1,7 +1,8 @@
 // benchmarks/kernels/kernels_bench.cpp — micro-benchmark of the CPU kernels: GEMV bandwidth per weight dtype and
 // GEMM throughput, next to this machine's measured memory read bandwidth (interleaved rounds, medians), as JSON.
 //
-// Usage: llmatc-kernels-bench [--threads N] [--rounds R] [--isa scalar|avx2|avx512]
+// Usage: llmatc-kernels-bench [--threads N] [--rounds R] [--isa scalar|avx2|avx512] [--bandwidth-only]
+// --bandwidth-only measures just the memory read bandwidth (for benchmarks/llamacpp, between its rounds).
 // Not run by the tests: timings on a shared machine are noise for CI, and the run takes about a minute.
 #include <algorithm>
 #include <chrono>
@@ -63,6 +64,7 @@ struct Case {
 
 int main(int argc, char** argv) {
     int threads = 0, rounds = 7;
+    bool bandwidth_only = false;
     cpu::Isa isa = cpu::best_isa();
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
@@ -70,11 +72,14 @@ int main(int argc, char** argv) {
             threads = std::atoi(argv[++i]);
         } else if (arg == "--rounds" && i + 1 < argc) {
             rounds = std::max(1, std::atoi(argv[++i]));
+        } else if (arg == "--bandwidth-only") {
+            bandwidth_only = true;
         } else if (arg == "--isa" && i + 1 < argc) {
             const std::string name = argv[++i];
             isa = name == "scalar" ? cpu::Isa::scalar : name == "avx2" ? cpu::Isa::avx2 : cpu::Isa::avx512;
         } else {
-            std::fprintf(stderr, "usage: %s [--threads N] [--rounds R] [--isa scalar|avx2|avx512]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--threads N] [--rounds R] [--isa scalar|avx2|avx512] [--bandwidth-only]\n",
+                         argv[0]);
             return 2;
         }
     }
@@ -95,6 +100,15 @@ int main(int argc, char** argv) {
 
     std::vector<uint64_t> big(size_t(1) << 27, 1);  // 1 GiB, touched so pages are resident
     for (size_t i = 0; i < big.size(); i += 512) big[i] = i;
+    if (bandwidth_only) {
+        std::vector<double> gbps;
+        for (int round = 0; round < rounds; ++round) gbps.push_back(measure_read_bandwidth(bandwidth_pool, big));
+        std::printf("{\"threads\": %d, \"rounds\": %d, \"memory_read_gbps\": {\"median\": %.2f, \"min\": %.2f, "
+                    "\"max\": %.2f}}\n",
+                    bandwidth_pool.size(), rounds, median(gbps), *std::min_element(gbps.begin(), gbps.end()),
+                    *std::max_element(gbps.begin(), gbps.end()));
+        return 0;
+    }
 
     std::mt19937 rng(1);
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);

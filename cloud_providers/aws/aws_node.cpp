@@ -17,8 +17,8 @@
 #include "accelerator_catalog.h"
 #include "cloud_auth/aws_credentials.h"
 #include "cloud_auth/crypto.h"
-#include "cloud_http.h"
 #include "ec2_api.h"
+#include "http/http_client.h"
 #include "node_plan.h"
 #include "ssh_bootstrap.h"
 
@@ -347,7 +347,7 @@ void remove_everything(Ec2Api& api, const cc::NodeSpec& spec, const AwsResources
 
 // UP when the server answers /v1/models, else INIT (booting, downloading the model, or no runtime yet).
 std::string running_status(const cc::NodeSpec& spec, const std::string& ip) {
-    return cc::probe_http(ip, spec.port, "/v1/models", spec.api_key, 1500) == 200 ? "UP" : "INIT";
+    return http::http_status_probe(ip, spec.port, "/v1/models", spec.api_key, 1500) == 200 ? "UP" : "INIT";
 }
 
 std::string wait_until_serving(const cc::NodeSpec& spec, const std::string& ip, const Progress& progress) {

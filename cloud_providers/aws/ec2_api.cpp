@@ -9,7 +9,7 @@
 
 #include "cloud_auth/crypto.h"
 #include "cloud_auth/sigv4.h"
-#include "cloud_http.h"
+#include "http/http_client.h"
 
 namespace llmatc::aws_cloud {
 
@@ -17,6 +17,7 @@ namespace {
 
 constexpr const char* kApiVersion = "2016-11-15";
 constexpr int kMaxThrottleRetries = 6;
+constexpr long kRequestTimeoutS = 120;  // a whole EC2 call, response included
 
 bool is_throttling(const std::string& code) {
     return code == "RequestLimitExceeded" || code == "Throttling" || code == "ThrottlingException" ||
@@ -92,17 +93,19 @@ Xml Ec2Api::call(const std::string& action, const Params& params) {
         if (!credentials_.session_token.empty()) sig.headers.emplace_back("x-amz-security-token", credentials_.session_token);
         sig.payload_sha256 = cloud_auth::sha256_hex(body);
         const std::string authorization = cloud_auth::sigv4_authorization(sig, credentials_, amz_date, region_, "ec2");
-        cloud_catalog::CloudHttpRequest req;
+        http::HttpRequest req;
         req.method = "POST";
         req.url = base + "/";
         req.body = body;
+        req.follow_redirects = false;
+        req.total_timeout_s = kRequestTimeoutS;
         for (const auto& [k, v] : sig.headers)
             if (k != "host") req.headers.emplace_back(k, v);
         req.headers.emplace_back("Authorization", authorization);
-        cloud_catalog::CloudHttpResponse resp;
+        http::HttpResponse resp;
         try {
-            resp = cloud_catalog::cloud_http(req);
-        } catch (const cloud_catalog::CloudTransportError& e) {
+            resp = http::http_fetch(req);
+        } catch (const http::HttpTransportError& e) {
             throw Ec2Error("Transport", action, "aws: EC2 " + action + " in " + region_ + " could not be sent: " +
                                                     e.what() + "; check the network or AWS_ENDPOINT_URL");
         }

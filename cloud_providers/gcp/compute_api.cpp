@@ -6,13 +6,14 @@
 #include <ctime>
 #include <thread>
 
-#include "cloud_http.h"
+#include "http/http_client.h"
 
 namespace llmatc::gcp_cloud {
 
 namespace {
 
 constexpr const char* kScope = "https://www.googleapis.com/auth/cloud-platform";
+constexpr long kRequestTimeoutS = 120;  // a whole Compute or token call, response included
 
 int poll_ms() {
     const char* v = std::getenv("LLMATC_CLOUD_POLL_MS");  // tests shorten the wait between operation polls
@@ -66,14 +67,16 @@ ComputeApi::ComputeApi(const std::map<std::string, std::string>& env, const std:
 
 std::string ComputeApi::access_token() {
     if (!token_.empty()) return token_;
-    cloud_catalog::CloudHttpRequest req;
+    http::HttpRequest req;
     req.method = "POST";
     req.url = credentials_.token_uri;
     req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
     req.body = cloud_auth::token_request_body(credentials_, kScope, static_cast<int64_t>(std::time(nullptr)));
-    cloud_catalog::CloudHttpResponse resp;
+    req.follow_redirects = false;
+    req.total_timeout_s = kRequestTimeoutS;
+    http::HttpResponse resp;
     try {
-        resp = cloud_catalog::cloud_http(req);
+        resp = http::http_fetch(req);
     } catch (const std::exception& e) {
         throw std::runtime_error(std::string("gcp: could not reach the token endpoint: ") + e.what());
     }
@@ -92,15 +95,17 @@ std::string ComputeApi::access_token() {
 rapidjson::Document ComputeApi::request(const std::string& method, const std::string& path, const std::string& body,
                                         const std::string& call_name) {
     for (int attempt = 0;; ++attempt) {
-        cloud_catalog::CloudHttpRequest req;
+        http::HttpRequest req;
         req.method = method;
         req.url = path.rfind("http", 0) == 0 ? path : api_root_ + "/projects/" + project_ + "/" + path;
         req.headers = {{"Authorization", "Bearer " + access_token()}};
         if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
         req.body = body;
-        cloud_catalog::CloudHttpResponse resp;
+        req.follow_redirects = false;
+        req.total_timeout_s = kRequestTimeoutS;
+        http::HttpResponse resp;
         try {
-            resp = cloud_catalog::cloud_http(req);
+            resp = http::http_fetch(req);
         } catch (const std::exception& e) {
             throw ComputeError("transport", 0, "gcp: Compute " + call_name + " could not be sent: " + e.what() +
                                                    "; check the network or LLMATC_GCP_COMPUTE_ENDPOINT");

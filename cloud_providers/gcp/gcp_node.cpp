@@ -16,8 +16,8 @@
 
 #include "accelerator_catalog.h"
 #include "cloud_auth/aws_credentials.h"
-#include "cloud_http.h"
 #include "compute_api.h"
+#include "http/http_client.h"
 #include "node_plan.h"
 #include "ssh_bootstrap.h"
 
@@ -267,7 +267,7 @@ bool is_failover_error(const std::string& code) {
 }
 
 std::string running_status(const cc::NodeSpec& spec, const std::string& ip) {
-    return cc::probe_http(ip, spec.port, "/v1/models", spec.api_key, 1500) == 200 ? "UP" : "INIT";
+    return http::http_status_probe(ip, spec.port, "/v1/models", spec.api_key, 1500) == 200 ? "UP" : "INIT";
 }
 
 std::string wait_until_serving(const cc::NodeSpec& spec, const std::string& ip, const Progress& progress) {

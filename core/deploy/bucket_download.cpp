@@ -33,7 +33,7 @@ std::map<std::string, std::string> read_manifest(const fs::path& dir) {
 }  // namespace
 
 void mirror_objects(const std::vector<ListedObject>& objects, const fs::path& dir, const std::string& url,
-                    const std::function<HttpRequest(const ListedObject&, uint64_t)>& request_for) {
+                    const std::function<http::HttpRequest(const ListedObject&, uint64_t)>& request_for) {
     std::vector<std::string> names;
     std::map<std::string, const ListedObject*> by_name;
     for (const auto& o : objects) {

@@ -23,6 +23,6 @@ struct ListedObject {
 // Downloads the serving files among `objects` into `dir` (already-present files with the same ETag and size are
 // kept), then writes the manifest. `request_for(object, offset)` builds each GET. Throws llmatc::Error.
 void mirror_objects(const std::vector<ListedObject>& objects, const std::filesystem::path& dir, const std::string& url,
-                    const std::function<HttpRequest(const ListedObject&, uint64_t)>& request_for);
+                    const std::function<http::HttpRequest(const ListedObject&, uint64_t)>& request_for);
 
 }  // namespace llmatc::deploy

@@ -192,6 +192,18 @@ ClusterRow require_row(ClusterStore& store, const std::string& name) {
     return *row;
 }
 
+// What a lifecycle call on an existing cluster works with: its provider (which holds the cluster's secrets, to mask
+// them in messages) and its spec with those secrets put back in.
+struct ClusterCall {
+    CloudProviderClient provider;
+    std::string spec;
+};
+
+ClusterCall prepare_call(const ClusterRow& row) {
+    const auto s = load_secrets(row.name);
+    return {CloudProviderClient(row.cloud, secrets_of(s.envs, s.api_key)), with_secrets(row.spec_json, s)};
+}
+
 std::vector<std::string> server_argv_for(const cli::ServeOptions& o, const fs::path& model_dir) {
     const cli::ServeOptions defaults;
     std::vector<std::string> argv = {self_executable().string(), "serve", "--name", model_dir.string(),
@@ -394,9 +406,8 @@ std::vector<ClusterRow> refreshed_clusters(const std::vector<std::string>& names
         for (const auto& n : names) rows.push_back(require_row(store, n));
     for (auto& row : rows) {
         try {
-            const auto s = load_secrets(row.name);
-            CloudProviderClient provider(row.cloud, secrets_of(s.envs, s.api_key));
-            apply_record(row, provider.refresh(with_secrets(row.spec_json, s), row.record_json));
+            auto [provider, spec] = prepare_call(row);
+            apply_record(row, provider.refresh(spec, row.record_json));
             store.upsert(row);
         } catch (const std::exception& e) {
             spdlog::warn("cluster '{}': could not refresh its status: {}", row.name, e.what());
@@ -408,9 +419,7 @@ std::vector<ClusterRow> refreshed_clusters(const std::vector<std::string>& names
 std::string stop_cluster(const std::string& name) {
     ClusterStore store(llmatc_home());
     ClusterRow row = require_row(store, name);
-    const auto s = load_secrets(name);
-    CloudProviderClient provider(row.cloud, secrets_of(s.envs, s.api_key));
-    const std::string spec = with_secrets(row.spec_json, s);
+    auto [provider, spec] = prepare_call(row);
     apply_record(row, provider.refresh(spec, row.record_json));
     if (row.status == "STOPPED") {
         store.upsert(row);
@@ -425,9 +434,7 @@ std::string stop_cluster(const std::string& name) {
 std::string start_cluster(const std::string& name) {
     ClusterStore store(llmatc_home());
     ClusterRow row = require_row(store, name);
-    const auto s = load_secrets(name);
-    CloudProviderClient provider(row.cloud, secrets_of(s.envs, s.api_key));
-    const std::string spec = with_secrets(row.spec_json, s);
+    auto [provider, spec] = prepare_call(row);
     apply_record(row, provider.refresh(spec, row.record_json));
     if (row.status == "UP") {
         store.upsert(row);
@@ -457,9 +464,8 @@ std::string down_cluster(const std::string& name) {
         remove_ssh_config_entry(default_ssh_config_path(), name);
         return "No cluster named '" + name + "'; nothing to tear down.";
     }
-    const auto s = load_secrets(name);
-    CloudProviderClient provider(row->cloud, secrets_of(s.envs, s.api_key));
-    provider.terminate(with_secrets(row->spec_json, s), row->record_json);
+    auto [provider, spec] = prepare_call(*row);
+    provider.terminate(spec, row->record_json);
     remove_ssh_config_entry(default_ssh_config_path(), name);
     store.remove(name);
     std::error_code ec;

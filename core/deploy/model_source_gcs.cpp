@@ -10,7 +10,7 @@
 #include "cloud_auth/crypto.h"
 #include "cloud_auth/gcp_credentials.h"
 #include "deploy/bucket_download.h"
-#include "deploy/http_client.h"
+#include "http/http_client.h"
 #include "deploy/model_source.h"
 #include "util/error.h"
 
@@ -46,15 +46,15 @@ std::string access_token(const std::map<std::string, std::string>& env, const st
     } catch (const std::exception& e) {
         throw Error(LLMATC_ERR_PERMISSION, std::string(e.what()) + " (needed for " + url + ")");
     }
-    HttpRequest req;
+    http::HttpRequest req;
     req.method = "POST";
     req.url = creds.token_uri;
     req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
     req.body = body;
-    HttpResponse r;
+    http::HttpResponse r;
     try {
-        r = http_fetch(req);
-    } catch (const HttpTransportError& e) {
+        r = http::http_fetch(req);
+    } catch (const http::HttpTransportError& e) {
         throw Error(LLMATC_ERR_IO, std::string("getting a Google access token: ") + e.what());
     }
     rapidjson::Document doc;
@@ -79,7 +79,7 @@ std::filesystem::path fetch_gcs_prefix(const std::string& url, const std::map<st
         base = "http://" + base;
     }
     while (!base.empty() && base.back() == '/') base.pop_back();
-    auto with_auth = [&](HttpRequest req) {
+    auto with_auth = [&](http::HttpRequest req) {
         if (!token.empty()) req.headers.emplace_back("Authorization", "Bearer " + token);
         return req;
     };
@@ -87,13 +87,13 @@ std::filesystem::path fetch_gcs_prefix(const std::string& url, const std::map<st
     std::vector<ListedObject> objects;
     std::string page;
     do {
-        HttpRequest req;
-        req.url = base + "/storage/v1/b/" + url_encode(bucket, false) + "/o?prefix=" + url_encode(prefix, false) +
-                  (page.empty() ? "" : "&pageToken=" + url_encode(page, false));
-        HttpResponse r;
+        http::HttpRequest req;
+        req.url = base + "/storage/v1/b/" + http::url_encode(bucket, false) + "/o?prefix=" + http::url_encode(prefix, false) +
+                  (page.empty() ? "" : "&pageToken=" + http::url_encode(page, false));
+        http::HttpResponse r;
         try {
-            r = http_fetch(with_auth(req));
-        } catch (const HttpTransportError& e) {
+            r = http::http_fetch(with_auth(req));
+        } catch (const http::HttpTransportError& e) {
             throw Error(LLMATC_ERR_IO, "listing " + url + ": " + e.what());
         }
         if (r.status != 200) {
@@ -129,8 +129,8 @@ std::filesystem::path fetch_gcs_prefix(const std::string& url, const std::map<st
 
     const auto dir = bucket_cache_dir("gs", bucket, prefix, env);
     mirror_objects(objects, dir, url, [&, bucket = bucket](const ListedObject& o, uint64_t) {
-        HttpRequest req;
-        req.url = base + "/storage/v1/b/" + url_encode(bucket, false) + "/o/" + url_encode(o.key, false) + "?alt=media";
+        http::HttpRequest req;
+        req.url = base + "/storage/v1/b/" + http::url_encode(bucket, false) + "/o/" + http::url_encode(o.key, false) + "?alt=media";
         return with_auth(req);
     });
     return dir;

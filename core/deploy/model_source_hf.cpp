@@ -8,7 +8,7 @@
 #include <rapidjson/document.h>
 #include <spdlog/spdlog.h>
 
-#include "deploy/http_client.h"
+#include "http/http_client.h"
 #include "deploy/model_source.h"
 #include "deploy/paths.h"
 #include "deploy/resumable_download.h"
@@ -107,17 +107,17 @@ fs::path fetch_hf_model(const std::string& repo_id, const std::string& revision,
     std::string endpoint = get(env, "HF_ENDPOINT").empty() ? "https://huggingface.co" : get(env, "HF_ENDPOINT");
     while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
     const std::string token = hub_token(env);
-    auto authed = [&](HttpRequest req) {
+    auto authed = [&](http::HttpRequest req) {
         if (!token.empty()) req.headers.emplace_back("Authorization", "Bearer " + token);
         return req;
     };
 
-    HttpRequest info_req;
-    info_req.url = endpoint + "/api/models/" + repo_id + "/revision/" + url_encode(revision, false);
-    HttpResponse info;
+    http::HttpRequest info_req;
+    info_req.url = endpoint + "/api/models/" + repo_id + "/revision/" + http::url_encode(revision, false);
+    http::HttpResponse info;
     try {
-        info = http_fetch(authed(info_req));
-    } catch (const HttpTransportError& e) {
+        info = http::http_fetch(authed(info_req));
+    } catch (const http::HttpTransportError& e) {
         // Like huggingface_hub: when the Hub is unreachable, a cached snapshot still serves.
         try {
             fs::path snap = offline_snapshot(repo_dir, repo_id, revision);
@@ -148,15 +148,15 @@ fs::path fetch_hf_model(const std::string& repo_id, const std::string& revision,
             throw Error(LLMATC_ERR_CORRUPT, "the Hub lists a file name that leaves the snapshot: '" + name + "'");
         const fs::path link = snapshot / name;
         if (fs::exists(link)) continue;  // a valid symlink (or file) from us or from huggingface_hub
-        const std::string file_url = endpoint + "/" + repo_id + "/resolve/" + commit + "/" + url_encode(name, true);
-        HttpRequest head;
+        const std::string file_url = endpoint + "/" + repo_id + "/resolve/" + commit + "/" + http::url_encode(name, true);
+        http::HttpRequest head;
         head.method = "HEAD";
         head.url = file_url;
         head.follow_redirects = false;  // the first answer carries X-Linked-Etag / X-Linked-Size for LFS files
-        HttpResponse meta;
+        http::HttpResponse meta;
         try {
-            meta = http_fetch(authed(head));
-        } catch (const HttpTransportError& e) {
+            meta = http::http_fetch(authed(head));
+        } catch (const http::HttpTransportError& e) {
             throw Error(LLMATC_ERR_IO, name + ": " + e.what());
         }
         if (meta.status >= 400) refuse(meta.status, repo_id, revision, !token.empty(), endpoint);
@@ -173,7 +173,7 @@ fs::path fetch_hf_model(const std::string& repo_id, const std::string& revision,
         const fs::path blob = repo_dir / "blobs" / etag;
         if (!fs::exists(blob)) {
             download_resumable([&](uint64_t) {
-                HttpRequest get_req;
+                http::HttpRequest get_req;
                 get_req.url = file_url;
                 return authed(get_req);
             }, blob, expected, name);

@@ -8,7 +8,7 @@
 #include "cloud_auth/crypto.h"
 #include "cloud_auth/sigv4.h"
 #include "deploy/bucket_download.h"
-#include "deploy/http_client.h"
+#include "http/http_client.h"
 #include "deploy/model_source.h"
 #include "util/error.h"
 
@@ -48,7 +48,7 @@ S3Endpoint endpoint_for(const std::string& bucket, const std::string& region, co
     return {"https://" + host, host, ""};
 }
 
-HttpRequest signed_get(const S3Endpoint& ep, const std::string& path,
+http::HttpRequest signed_get(const S3Endpoint& ep, const std::string& path,
                        const std::vector<std::pair<std::string, std::string>>& query,
                        const cloud_auth::AwsCredentials& creds, const std::string& region) {
     cloud_auth::SigV4Request sreq;
@@ -56,7 +56,7 @@ HttpRequest signed_get(const S3Endpoint& ep, const std::string& path,
     sreq.path = path;
     sreq.query = query;
     sreq.payload_sha256 = cloud_auth::sha256_hex("");
-    HttpRequest req;
+    http::HttpRequest req;
     req.url = ep.base + path;
     const std::string qs = cloud_auth::canonical_query_string(query);
     if (!qs.empty()) req.url += "?" + qs;
@@ -102,10 +102,10 @@ std::filesystem::path fetch_s3_prefix(const std::string& url, const std::map<std
     do {
         std::vector<std::pair<std::string, std::string>> query = {{"list-type", "2"}, {"prefix", prefix}};
         if (!token.empty()) query.emplace_back("continuation-token", token);
-        HttpResponse r;
+        http::HttpResponse r;
         try {
-            r = http_fetch(signed_get(ep, ep.path_root.empty() ? "/" : ep.path_root, query, creds, region));
-        } catch (const HttpTransportError& e) {
+            r = http::http_fetch(signed_get(ep, ep.path_root.empty() ? "/" : ep.path_root, query, creds, region));
+        } catch (const http::HttpTransportError& e) {
             throw Error(LLMATC_ERR_IO, "listing " + url + ": " + e.what());
         }
         if (r.status != 200) {
@@ -141,7 +141,7 @@ std::filesystem::path fetch_s3_prefix(const std::string& url, const std::map<std
 
     const auto dir = bucket_cache_dir("s3", bucket, prefix, env);
     mirror_objects(objects, dir, url, [&, ep = ep, region = region](const ListedObject& o, uint64_t) {
-        return signed_get(ep, ep.path_root + "/" + url_encode(o.key, true), {}, creds, region);
+        return signed_get(ep, ep.path_root + "/" + http::url_encode(o.key, true), {}, creds, region);
     });
     return dir;
 }

@@ -40,7 +40,7 @@ std::string file_digest_hex(const fs::path& path, const char* algorithm) {
 
 namespace {
 
-[[noreturn]] void throw_for_status(const HttpResponse& r, const std::string& label) {
+[[noreturn]] void throw_for_status(const http::HttpResponse& r, const std::string& label) {
     std::string detail = r.body.substr(0, 200);
     for (char& c : detail)
         if (c == '\n' || c == '\r') c = ' ';
@@ -81,12 +81,12 @@ void download_resumable(const RequestFactory& make_request, const fs::path& dest
     for (;;) {
         const bool complete_already = expected.size >= 0 && offset == static_cast<uint64_t>(expected.size) && offset > 0;
         if (complete_already) break;
-        HttpRequest req = make_request(offset);
+        http::HttpRequest req = make_request(offset);
         if (offset > 0) req.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-");
         std::unique_ptr<std::FILE, decltype(&std::fclose)> out(std::fopen(partial.c_str(), "ab"), std::fclose);
         if (!out) throw Error(LLMATC_ERR_IO, "cannot write " + partial.string());
         try {
-            HttpResponse r = http_download(req, out.get(), [&](uint64_t n) { bar.add(n); });
+            http::HttpResponse r = http::http_download(req, out.get(), [&](uint64_t n) { bar.add(n); });
             std::fflush(out.get());
             out.reset();
             offset = fs::file_size(partial);
@@ -99,7 +99,7 @@ void download_resumable(const RequestFactory& make_request, const fs::path& dest
                 continue;
             }
             break;
-        } catch (const HttpTransportError& e) {
+        } catch (const http::HttpTransportError& e) {
             out.reset();
             const uint64_t now = fs::exists(partial) ? fs::file_size(partial) : 0;
             failures_without_progress = now > offset ? 0 : failures_without_progress + 1;

@@ -7,7 +7,7 @@
 #include <functional>
 #include <string>
 
-#include "deploy/http_client.h"
+#include "http/http_client.h"
 
 namespace llmatc::deploy {
 
@@ -19,7 +19,7 @@ struct ExpectedContent {
 
 // Builds the request for the bytes from `offset` on (the downloader adds the Range header itself). Called again
 // for every attempt, so signatures and tokens are fresh.
-using RequestFactory = std::function<HttpRequest(uint64_t offset)>;
+using RequestFactory = std::function<http::HttpRequest(uint64_t offset)>;
 
 // Downloads into `dest` through `dest` + ".incomplete" (kept between runs, so a later run resumes it). Up to 5
 // consecutive attempts without progress; an attempt that made progress resets the count. Throws llmatc::Error:

@@ -94,10 +94,7 @@ protected:
         for (const SequenceEvent& ev : events) {
             const size_t s = ev.index;
             const SequenceDelta& d = ev.delta;
-            if (d.finish_reason == LLMATC_FINISH_ERROR) {
-                append_stream_error(out, d.error_message.empty() ? "generation failed" : d.error_message);
-                continue;
-            }
+            if (append_stream_error_if_failed(out, d)) continue;
             // OpenAI's order: a first chunk with the role, content chunks, then a chunk with only the finish reason.
             if (!role_sent_[s]) {
                 append_chunk(out, s, "", true, nullptr, nullptr);

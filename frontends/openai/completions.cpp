@@ -87,10 +87,7 @@ protected:
         for (const SequenceEvent& ev : events) {
             const size_t s = ev.index;
             const SequenceDelta& d = ev.delta;
-            if (d.finish_reason == LLMATC_FINISH_ERROR) {
-                append_stream_error(out, d.error_message.empty() ? "generation failed" : d.error_message);
-                continue;
-            }
+            if (append_stream_error_if_failed(out, d)) continue;
             const bool first = options_.echo && !echo_sent_[s];
             if (!first && d.text.empty() && d.token_ids.empty() && d.finish_reason == LLMATC_FINISH_NONE) continue;
             rapidjson::StringBuffer buffer;

@@ -61,8 +61,11 @@ void GenerationReply::write_usage(JsonWriter& w) const {
     w.EndObject();
 }
 
-void GenerationReply::append_stream_error(std::string& out, const std::string& message) {
+bool GenerationReply::append_stream_error_if_failed(std::string& out, const SequenceDelta& delta) {
+    if (delta.finish_reason != LLMATC_FINISH_ERROR) return false;
+    const std::string message = delta.error_message.empty() ? "generation failed" : delta.error_message;
     append_sse_event(out, error_body(ApiError(500, "server_error", "internal_error", message)));
+    return true;
 }
 
 bool GenerationReply::poll(std::string& out) {

@@ -38,8 +38,8 @@ protected:
     void write_usage(JsonWriter& w) const;
     // Excludes a sequence from completion_tokens (best_of candidates not returned).
     void exclude_from_usage(size_t sequence) { counted_.at(sequence) = false; }
-    // Writes an SSE error event for a sequence that failed inside the engine.
-    static void append_stream_error(std::string& out, const std::string& message);
+    // When `delta` says its sequence failed inside the engine, writes an SSE error event for it and returns true.
+    static bool append_stream_error_if_failed(std::string& out, const SequenceDelta& delta);
 
     std::string id_;
     int64_t created_;

@@ -1,6 +1,7 @@
 // tests/core/kernels/test_thread_pool.cpp — the persistent pool runs every index exactly once, on every thread
 // count, across many consecutive jobs.
 #include <atomic>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -45,4 +46,31 @@ TEST_CASE("many back-to-back jobs all complete", "[thread_pool]") {
 TEST_CASE("0 threads means one per core", "[thread_pool]") {
     ThreadPool pool(0);
     REQUIRE(pool.size() >= 1);
+}
+
+TEST_CASE("chunk_for_work keeps tiny jobs in one chunk and splits large ones", "[thread_pool]") {
+    ThreadPool pool(4);
+    // A 64x64 GEMV: 64 rows of 64 multiply-adds, far below the minimum: one chunk, so it runs inline.
+    REQUIRE(pool.chunk_for_work(64, 8, 64.0, 32768.0) == 64);
+    // Big rows: the plain split (4 threads x 4 chunks) is kept.
+    REQUIRE(pool.chunk_for_work(4096, 8, 4096.0, 32768.0) == pool.chunk_for(4096, 8));
+    // In between: chunks grow to hold the minimum work, rounded to the multiple.
+    const int64_t chunk = pool.chunk_for_work(1024, 8, 1000.0, 32768.0);
+    REQUIRE(chunk % 8 == 0);
+    REQUIRE(double(chunk) * 1000.0 >= 32768.0);
+    REQUIRE(chunk < 1024);
+}
+
+TEST_CASE("more threads than cores: every job still completes exactly once", "[thread_pool]") {
+    // Oversubscribed on purpose: workers are often descheduled; the caller must not depend on them joining.
+    ThreadPool pool(int(std::thread::hardware_concurrency()) * 4 + 1);
+    int64_t total = 0;
+    for (int job = 0; job < 2000; ++job) {
+        std::atomic<int64_t> sum{0};
+        pool.parallel_for(256, 8, [&](int64_t begin, int64_t end, int) {
+            for (int64_t i = begin; i < end; ++i) sum.fetch_add(i);
+        });
+        total += sum.load();
+    }
+    REQUIRE(total == int64_t(2000) * (255 * 256 / 2));
 }

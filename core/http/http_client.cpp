@@ -1,22 +1,28 @@
-// core/deploy/http_client.cpp — libcurl easy-handle wrapper: headers, redirects, streaming bodies, clear errors.
-#include "deploy/http_client.h"
+// core/http/http_client.cpp — libcurl easy-handle wrapper: headers, redirects, timeouts, streaming bodies, probes.
+#include "http/http_client.h"
 
 #include <curl/curl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <stdexcept>
 
 #include "cloud_auth/sigv4.h"
 
-namespace llmatc::deploy {
+namespace llmatc::http {
 
 namespace {
 
-struct CurlGlobal {
-    CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-};
+void init_curl_once() {
+    // curl_global_init is not thread-safe; a function-local static runs it exactly once.
+    static const bool initialised = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
+    (void)initialised;
+}
+
+using CurlHandle = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
+using HeaderList = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
 
 struct Transfer {
     HttpResponse* response;
@@ -28,14 +34,18 @@ struct Transfer {
     bool body_started = false;
 };
 
+// Records the status line and the headers of each response; the status must be known before on_body decides
+// where the bytes go, and curl only reports it after the transfer.
 size_t on_header(char* data, size_t size, size_t count, void* user) {
     auto* t = static_cast<Transfer*>(user);
-    std::string line(data, size * count);
+    const std::string line(data, size * count);
     if (line.rfind("HTTP/", 0) == 0) {
         t->response->headers.clear();  // a new response (after a redirect or a 100-continue)
+        const auto space = line.find(' ');
+        if (space != std::string::npos) t->response->status = std::strtol(line.c_str() + space + 1, nullptr, 10);
         return size * count;
     }
-    auto colon = line.find(':');
+    const auto colon = line.find(':');
     if (colon != std::string::npos) {
         std::string name = line.substr(0, colon);
         std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -50,10 +60,9 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
 size_t on_body(char* data, size_t size, size_t count, void* user) {
     auto* t = static_cast<Transfer*>(user);
     const size_t n = size * count;
-    long status = 0;
-    // The status is known once headers are in; only a 2xx body goes to the file.
+    // Only a 2xx body goes to the file; an error body is kept (capped) for the message.
     if (t->out) {
-        status = t->response->status;
+        const long status = t->response->status;
         if (status >= 200 && status < 300) {
             if (!t->body_started && status == 200 && t->restart_on_full_body) {
                 std::fflush(t->out);
@@ -79,17 +88,26 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
     return n;
 }
 
+size_t discard_body(char*, size_t size, size_t count, void*) { return size * count; }
+
+bool sends_body(const HttpRequest& req) {
+    return req.method == "POST" || req.method == "PUT" || req.method == "PATCH" || !req.body.empty();
+}
+
 HttpResponse perform(const HttpRequest& req, std::FILE* out, const std::function<void(uint64_t)>* on_bytes) {
-    static CurlGlobal global;
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+    init_curl_once();
+    CurlHandle curl(curl_easy_init(), curl_easy_cleanup);
     if (!curl) throw HttpTransportError("libcurl could not start a transfer", 0);
     HttpResponse response;
     Transfer t{&response, out, on_bytes};
-    for (const auto& [k, v] : req.headers)
-        if (k == "Range" || k == "range") t.restart_on_full_body = true;
     curl_slist* headers = nullptr;
-    for (const auto& [k, v] : req.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
-    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers, curl_slist_free_all);
+    for (const auto& [k, v] : req.headers) {
+        if (k == "Range" || k == "range") t.restart_on_full_body = true;
+        headers = curl_slist_append(headers, (k + ": " + v).c_str());
+    }
+    // Sending a body without Expect: 100-continue keeps cloud endpoints, moto and small loopback servers fast.
+    headers = curl_slist_append(headers, "Expect:");
+    HeaderList header_guard(headers, curl_slist_free_all);
     CURL* c = curl.get();
     curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
@@ -100,6 +118,7 @@ HttpResponse perform(const HttpRequest& req, std::FILE* out, const std::function
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, req.connect_timeout_s);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, req.low_speed_timeout_s);
+    if (req.total_timeout_s > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT, req.total_timeout_s);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "llm-atc/" LLMATC_VERSION);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
@@ -108,25 +127,14 @@ HttpResponse perform(const HttpRequest& req, std::FILE* out, const std::function
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
     if (req.method == "HEAD") {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    } else if (req.method != "GET") {
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.c_str());
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(req.body.size()));
-    }
-    // The status must be known before the body callback decides where bytes go: curl sets it as headers end.
-    struct StatusProbe {
-        static size_t header(char* data, size_t size, size_t count, void* user) {
-            auto* tr = static_cast<Transfer*>(user);
-            size_t n = on_header(data, size, count, user);
-            std::string line(data, size * count);
-            if (line.rfind("HTTP/", 0) == 0) {
-                auto sp = line.find(' ');
-                if (sp != std::string::npos) tr->response->status = std::strtol(line.c_str() + sp + 1, nullptr, 10);
-            }
-            return n;
+    } else {
+        const bool with_body = sends_body(req);
+        if (req.method != "GET" || with_body) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+        if (with_body) {
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
         }
-    };
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, StatusProbe::header);
+    }
     const CURLcode rc = curl_easy_perform(c);
     if (rc != CURLE_OK) {
         if (t.write_failed) throw std::runtime_error("cannot write the download of " + url_for_messages(req.url) + " to disk");
@@ -152,4 +160,27 @@ HttpResponse http_download(const HttpRequest& request, std::FILE* out, const std
     return perform(request, out, &on_bytes);
 }
 
-}  // namespace llmatc::deploy
+long http_status_probe(const std::string& host, int port, const std::string& path, const std::string& bearer,
+                       long timeout_ms) {
+    if (host.empty()) return 0;
+    init_curl_once();
+    CurlHandle curl(curl_easy_init(), curl_easy_cleanup);
+    if (!curl) return 0;
+    curl_slist* headers = nullptr;
+    if (!bearer.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + bearer).c_str());
+    HeaderList header_guard(headers, curl_slist_free_all);
+    const std::string url = "http://" + host + ":" + std::to_string(port) + path;
+    CURL* c = curl.get();
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (curl_easy_perform(c) != CURLE_OK) return 0;
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    return status;
+}
+
+}  // namespace llmatc::http
