@@ -13,7 +13,8 @@ namespace llmatc {
 
 // Opens config.json, generation_config.json (optional) and the weights: model.safetensors, sharded
 // model-0000x-of-0000y.safetensors with model.safetensors.index.json, or pytorch_model*.bin (zip + restricted
-// unpickler). Tensors are memory-mapped where the format allows. Every failure throws llmatc::Error with a message
+// unpickler), or - when there is no config.json - a single llama.cpp *.gguf (see gguf_file.h; config.json is then
+// synthesised from its metadata). Tensors are memory-mapped where the format allows. Every failure throws llmatc::Error with a message
 // naming the file (and the tensor) at fault. Tensor dtypes: F32, F16, BF16 (and I32/I64 buffers); anything else
 // is refused at open. Everything is validated in open(); afterwards the object is immutable and thread-safe.
 class Checkpoint {
