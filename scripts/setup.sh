@@ -28,7 +28,7 @@ if [ $want_tests = 1 ]; then
   if [ ! -x .venv/bin/python ]; then
     /usr/bin/python3 -m venv --system-site-packages .venv
   fi
-  if ! .venv/bin/python -c "import transformers, openai, moto, gcp_storage_emulator, pytest, safetensors, google.protobuf" 2>/dev/null; then
+  if ! .venv/bin/python -c "import transformers, openai, moto, gcp_storage_emulator, pytest, safetensors, google.protobuf, gguf" 2>/dev/null; then
     echo "== installing Python test peers into .venv"
     .venv/bin/pip install -q -r tests/requirements.txt
   fi
