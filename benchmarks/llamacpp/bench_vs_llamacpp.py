@@ -143,12 +143,16 @@ def main(argv=None):
                 samples[name]["pp128"].append(engine.pp(prompts[128]))
                 samples[name]["pp512"].append(engine.pp(prompts[512]))
                 samples[name]["tg128"].append(engine.tg(tg_prompt, 128))
+        # Release llama.cpp's context and threads before the next type: a live earlier instance was seen to slow the
+        # next one's decode by orders of magnitude.
+        engines["llama.cpp"].llm.close()
+        del engines
         bw = statistics.median(bandwidth)
         bytes_per_token = weight_bytes_per_token(gguf_path)
         bound = bw * 1e9 / bytes_per_token
         entry = {"memory_read_gbps": round(bw, 2), "weight_bytes_per_token": bytes_per_token,
                  "tg_bound_tokens_per_s": round(bound, 1)}
-        for name in engines:
+        for name in samples:
             med = {k: statistics.median(v) for k, v in samples[name].items()}
             entry[name] = {k: round(v, 1) for k, v in med.items()}
             entry[name]["tg128_fraction_of_bound"] = round(med["tg128"] / bound, 3)
