@@ -65,6 +65,12 @@ EngineImpl::EngineImpl(std::unique_ptr<LoadedModel> model, const EngineOptions& 
                                             kv_cache_memory);
     kv_ = std::make_unique<KvCacheMemory>(model_->kernels(), desc, options.block_size, n_blocks);
     blocks_ = std::make_unique<BlockManager>(n_blocks, options.block_size, options.enable_prefix_caching);
+    device_sampler_ =
+        std::make_unique<DeviceSampler>(model_->kernels(), model_->writes_device_logits(), desc.vocab_size);
+    spdlog::info("engine: sampling {}", device_sampler_->available()
+                                            ? std::string("with the ") + model_->kernels()->name +
+                                                  " backend where a request allows it"
+                                            : std::string("on the host"));
     scheduler_ = std::make_unique<Scheduler>(
         *blocks_, SchedulerConfig{options.max_num_seqs, options.max_num_batched_tokens});
     eos_ids_ = model_->eos_token_ids();
@@ -249,7 +255,9 @@ void EngineImpl::run_step(const std::vector<ScheduledSeq>& scheduled) {
     const llmatc_model_desc& desc = model_->desc();
     step_batch_.build(scheduled, desc.vocab_size, desc.hidden_size);
     try {
+        step_samples_on_device_ = prepare_device_sampling(scheduled);
         model_->forward(kv_->view(), step_batch_.batch());
+        if (step_samples_on_device_) sample_on_device(scheduled);
         healthy_ = true;
     } catch (const std::exception& e) {
         healthy_ = false;
@@ -284,7 +292,56 @@ void EngineImpl::after_row_outputs(const ScheduledSeq& s, const StepBatch::SeqRo
                 record_prompt_logprobs(seq, pos, step_batch_.logits_of_row(rows.first_row + j));
         }
     }
-    if (rows.samples) sample_next(seq, step_batch_.logits_of_row(rows.first_row + s.n_new - 1));
+    if (!rows.samples) return;
+    const int32_t last_row = rows.first_row + s.n_new - 1;
+    if (step_samples_on_device_)
+        accept_token(seq, device_results_.at(static_cast<size_t>(step_batch_.logit_index_of_row(last_row))));
+    else
+        sample_next(seq, step_batch_.logits_of_row(last_row));
+}
+
+bool EngineImpl::prepare_device_sampling(const std::vector<ScheduledSeq>& scheduled) {
+    const llmatc_batch& batch = step_batch_.batch();
+    if (!device_sampler_->available() || batch.n_logit_rows == 0 || batch.hidden) return false;
+    const auto& rows = step_batch_.seq_rows();
+    int32_t n_sampling = 0;
+    for (size_t i = 0; i < scheduled.size(); ++i) {
+        const Sequence& seq = *scheduled[i].seq;
+        if (seq.wants_prompt_logprobs() || (rows[i].samples && !samples_on_device(seq))) return false;
+        n_sampling += rows[i].samples ? 1 : 0;
+    }
+    if (n_sampling != batch.n_logit_rows) return false;  // some logit row is not a sampling row
+    step_batch_.use_device_logits(device_sampler_->logits_buffer(batch.n_logit_rows));
+    return true;
+}
+
+void EngineImpl::sample_on_device(const std::vector<ScheduledSeq>& scheduled) {
+    const int32_t n_rows = step_batch_.batch().n_logit_rows;
+    std::vector<llmatc_sample_params> params(static_cast<size_t>(n_rows));
+    const auto& rows = step_batch_.seq_rows();
+    for (size_t i = 0; i < scheduled.size(); ++i) {
+        if (!rows[i].samples) continue;
+        Sequence& seq = *scheduled[i].seq;
+        const SamplingParams& p = seq.params;
+        llmatc_sample_params& out =
+            params.at(static_cast<size_t>(step_batch_.logit_index_of_row(rows[i].first_row + scheduled[i].n_new - 1)));
+        out.struct_size = sizeof(out);
+        out.abi_version = LLMATC_ABI_VERSION;
+        out.temperature = p.temperature;
+        out.top_k = p.top_k;
+        out.top_p = p.top_p;
+        out.min_p = p.min_p;
+        // The host sampler draws once per non-greedy token; drawing the same way keeps seeded output the same.
+        out.u = p.greedy() ? 0.0 : uniform01(seq.rng);
+    }
+    std::vector<int32_t> tokens(static_cast<size_t>(n_rows));
+    std::vector<float> logprobs(static_cast<size_t>(n_rows));
+    device_sampler_->sample(params, tokens, logprobs);
+    device_results_.assign(static_cast<size_t>(n_rows), SampleResult{});
+    for (int32_t r = 0; r < n_rows; ++r) {
+        device_results_[size_t(r)].token = tokens[size_t(r)];
+        device_results_[size_t(r)].logprob = logprobs[size_t(r)];
+    }
 }
 
 void EngineImpl::record_prompt_logprobs(Sequence& seq, int32_t position, const float* logits) {
@@ -312,7 +369,11 @@ void EngineImpl::sample_next(Sequence& seq, const float* logits) {
     // Events carry one count of alternatives (n_top) for generated and prompt tokens alike.
     SampleResult r = sample_token({logits, static_cast<size_t>(model_->desc().vocab_size)}, p, seq.prompt(),
                                   seq.output(), masked, seq.n_top, seq.rng);
+    accept_token(seq, r);
+}
 
+void EngineImpl::accept_token(Sequence& seq, const SampleResult& r) {
+    const SamplingParams& p = seq.params;
     const Clock::time_point now = Clock::now();
     seq.tokens.push_back(r.token);
     metrics_.generation_tokens++;

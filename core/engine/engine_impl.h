@@ -15,9 +15,11 @@
 #include <vector>
 
 #include "engine/block_manager.h"
+#include "engine/device_sampler.h"
 #include "engine/engine.h"
 #include "engine/kv_cache.h"
 #include "engine/metrics.h"
+#include "engine/sampler.h"
 #include "engine/scheduler.h"
 #include "engine/sequence.h"
 #include "engine/step_batch.h"
@@ -55,6 +57,14 @@ private:
     void run_step(const std::vector<ScheduledSeq>& scheduled);
     void after_row_outputs(const ScheduledSeq& s, const StepBatch::SeqRows& rows);
     void sample_next(Sequence& seq, const float* logits);
+    // Takes `r` as seq's next token: metrics, stop checks, detokenised text, the event.
+    void accept_token(Sequence& seq, const SampleResult& r);
+    // When every logit row of this step is a sampling row of a sequence that samples_on_device(): points the
+    // batch's logits at the device sampler's buffer and returns true.
+    bool prepare_device_sampling(const std::vector<ScheduledSeq>& scheduled);
+    // After the forward of a prepared step: one draw per sequence from its RNG, the backend's choices into
+    // device_results_ (by logit index).
+    void sample_on_device(const std::vector<ScheduledSeq>& scheduled);
     void record_prompt_logprobs(Sequence& seq, int32_t position, const float* logits);
     void finish_embedding(Sequence& seq);
     std::string flush_text(Sequence& seq, bool may_stop);
@@ -83,6 +93,9 @@ private:
     std::unique_ptr<BlockManager> blocks_;
     std::unique_ptr<Scheduler> scheduler_;
     StepBatch step_batch_;
+    std::unique_ptr<DeviceSampler> device_sampler_;
+    bool step_samples_on_device_ = false;       // this step's tokens are in device_results_
+    std::vector<SampleResult> device_results_;  // by logit index
     Metrics metrics_;
     std::vector<int32_t> eos_ids_;
 

@@ -66,9 +66,14 @@ void StepBatch::build(const std::vector<ScheduledSeq>& scheduled, int32_t vocab_
     batch_.hidden = want_hidden ? hidden_.data() : nullptr;
 }
 
+void StepBatch::use_device_logits(float* device_logits) {
+    batch_.device_logits = device_logits;
+    batch_.logits = nullptr;
+}
+
 const float* StepBatch::logits_of_row(int32_t row) const {
     const int32_t idx = logit_index_of_row_.at(static_cast<size_t>(row));
-    return idx < 0 ? nullptr : logits_.data() + static_cast<size_t>(idx) * vocab_size_;
+    return idx < 0 || !batch_.logits ? nullptr : logits_.data() + static_cast<size_t>(idx) * vocab_size_;
 }
 
 const float* StepBatch::hidden_of_row(int32_t row) const {

@@ -28,8 +28,13 @@ public:
         bool samples = false;
     };
     const std::vector<SeqRows>& seq_rows() const { return seq_rows_; }
-    // The logits of batch row `row`, or nullptr when that row's logits were not asked for.
+    // The logits of batch row `row`, or nullptr when that row's logits were not asked for or stay on the device.
     const float* logits_of_row(int32_t row) const;
+    // Where row `row`'s logits are among the batch's logit rows, or -1 when they were not asked for.
+    int32_t logit_index_of_row(int32_t row) const { return logit_index_of_row_.at(static_cast<size_t>(row)); }
+    // Makes this step's model write its logits to `device_logits` (backend memory, [n_logit_rows, vocab]) instead
+    // of the host buffer; logits_of_row() then returns nullptr. Call after build(); build() resets it.
+    void use_device_logits(float* device_logits);
     // The final hidden state of batch row `row`, or nullptr when hidden states were not asked for.
     const float* hidden_of_row(int32_t row) const;
 

@@ -137,6 +137,7 @@ public:
     }
 
     uint64_t kv_cache_budget_bytes() const override;
+    bool writes_device_logits() const override { return LLMATC_VERSION_MINOR(plugin_abi_version_) >= 1; }
 
 private:
     void create_single(const std::string& config, llmatc_dtype storage);
@@ -144,6 +145,7 @@ private:
 
     std::string path_;
     std::string plugin_name_;
+    uint32_t plugin_abi_version_ = 0;  // the ABI the model plugin was built for
     double gpu_memory_utilization_;
     // Declaration order is destruction order reversed: the model's weights live on the backends and may point into
     // the checkpoint's mapped files, so the models go first, even when the constructor throws half-way.
@@ -180,6 +182,7 @@ LoadedModelImpl::LoadedModelImpl(const ModelLoadOptions& options)
         registry.select_model_plugin(config, options.name.empty() ? path_ : options.name, options.force_plugin);
     plugin_ = static_cast<const llmatc_model_plugin*>(record.interface);
     plugin_name_ = record.name;
+    plugin_abi_version_ = record.abi_version;
     if (!plugin_ || plugin_->struct_size < offsetof(llmatc_model_plugin, chat_template) || !plugin_->create ||
         !plugin_->destroy || !plugin_->describe || !plugin_->forward)
         throw Error(LLMATC_ERR_INCOMPATIBLE, "model plugin " + plugin_name_ + " (" + record.path.string() +

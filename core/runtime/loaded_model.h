@@ -54,6 +54,9 @@ public:
     // the device now (the smallest over tensor-parallel ranks; call it after loading, before allocating the
     // cache). 0 when the model is not on a device with its own memory: the caller then sizes from host RAM.
     virtual uint64_t kv_cache_budget_bytes() const { return 0; }
+
+    // Whether forward() honours llmatc_batch.device_logits (the model plugin was built for ABI 1.1 or later).
+    virtual bool writes_device_logits() const { return false; }
 };
 
 }  // namespace llmatc

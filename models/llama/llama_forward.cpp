@@ -1,5 +1,6 @@
 // models/llama/llama_forward.cpp — the Llama forward pass for one engine step, written against the kernel library.
 #include <cmath>
+#include <cstddef>
 #include <string>
 
 #include "llama/llama_error.h"
@@ -21,6 +22,12 @@ void check(llmatc_status status, const char* what, int32_t layer = -1) {
     throw LlamaError(LLMATC_ERR_INVALID_ARGUMENT, "llama forward: " + what);
 }
 
+// The batch's device_logits (since ABI 1.1) when the caller's struct has the field, else NULL.
+float* device_logits_of(const llmatc_batch& batch) {
+    if (batch.struct_size < offsetof(llmatc_batch, device_logits) + sizeof(batch.device_logits)) return nullptr;
+    return batch.device_logits;
+}
+
 }  // namespace
 
 void LlamaModel::check_step(const llmatc_kv_cache& cache, const llmatc_batch& batch) const {
@@ -32,7 +39,8 @@ void LlamaModel::check_step(const llmatc_kv_cache& cache, const llmatc_batch& ba
     if (batch.n_tokens <= 0 || !batch.token_ids || !batch.positions)
         bad_step("the batch has no tokens (n_tokens " + std::to_string(batch.n_tokens) + ")");
     if (batch.n_seqs <= 0 || !batch.seqs) bad_step("the batch has no sequences");
-    if (batch.n_logit_rows < 0 || (batch.n_logit_rows > 0 && (!batch.logit_rows || !batch.logits)))
+    if (batch.n_logit_rows < 0 ||
+        (batch.n_logit_rows > 0 && (!batch.logit_rows || (!batch.logits && !device_logits_of(batch)))))
         bad_step("logit rows requested without row indices or an output buffer");
     for (int32_t i = 0; i < batch.n_logit_rows; ++i) {
         const int32_t row = batch.logit_rows[i];
@@ -112,6 +120,11 @@ void LlamaModel::write_outputs(const llmatc_batch& batch) {
                                hidden, hp_.rms_norm_eps, s.logit_input + int64_t(i) * hidden),
               "final norm");
         i += run;
+    }
+    // With device_logits the caller samples in backend memory: lm_head writes there and nothing is copied back.
+    if (float* device_logits = device_logits_of(batch)) {
+        check(kernels_.matmul(ctx, weights_->lm_head, s.logit_input, batch.n_logit_rows, device_logits), "lm_head");
+        return;
     }
     check(kernels_.matmul(ctx, weights_->lm_head, s.logit_input, batch.n_logit_rows, s.logits), "lm_head");
     check(kernels_.to_host(ctx, batch.logits, s.logits,

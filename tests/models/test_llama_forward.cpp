@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -107,7 +108,8 @@ std::vector<float> step(LlamaModel& model, const llmatc_kv_cache& cache, const s
     const int32_t vocab = model.desc().vocab_size;
     std::vector<float> logits(rows.size() * vocab);
     llmatc_batch batch{sizeof(llmatc_batch), LLMATC_ABI_VERSION, int32_t(ids.size()), ids.data(), positions.data(),
-                       int32_t(seqs.size()), seqs.data(), int32_t(rows.size()), rows.data(), logits.data(), nullptr};
+                       int32_t(seqs.size()), seqs.data(), int32_t(rows.size()), rows.data(), logits.data(), nullptr,
+                       nullptr};
     model.forward(cache, batch);
     return logits;
 }
@@ -275,7 +277,7 @@ TEST_CASE("scattered logit rows and the hidden output agree with the all-rows lo
     std::vector<float> logits(rows.size() * vocab), hidden(k_prompt.size() * hidden_size);
     const llmatc_batch batch{sizeof(llmatc_batch), LLMATC_ABI_VERSION, int32_t(k_prompt.size()), k_prompt.data(),
                              positions.data(), 1, &seq, int32_t(rows.size()), rows.data(), logits.data(),
-                             hidden.data()};
+                             hidden.data(), nullptr};
     model->forward(cache.get(), batch);
     for (size_t i = 0; i < rows.size(); ++i)
         CHECK(max_abs_diff(logits.data() + i * vocab, all_rows.data() + size_t(rows[i]) * vocab, vocab) < 1e-5f);
@@ -298,4 +300,48 @@ TEST_CASE("scattered logit rows and the hidden output agree with the all-rows lo
         INFO("row " << row);
         CHECK(worst < 1e-4f);
     }
+}
+
+TEST_CASE("with device_logits the logits go to backend memory only; a 1.0-sized batch never reads the field",
+          "[llama][forward]") {
+    Fixture f;
+    auto model = f.model();
+    const llmatc_kernels& k = *f.backend->table();
+    const int32_t vocab = model->desc().vocab_size;
+    std::vector<int32_t> positions(k_prompt.size()), rows = {int32_t(k_prompt.size()) - 1}, blocks = {0};
+    for (size_t i = 0; i < positions.size(); ++i) positions[i] = int32_t(i);
+    const llmatc_batch_seq seq{blocks.data(), 1, 0, int32_t(k_prompt.size()), 0};
+    auto run = [&](float* host_logits, float* device_logits, uint32_t struct_size) {
+        TestCache cache(k, model->desc(), 1);
+        llmatc_batch batch{};
+        batch.struct_size = struct_size;
+        batch.abi_version = LLMATC_ABI_VERSION;
+        batch.n_tokens = int32_t(k_prompt.size());
+        batch.token_ids = k_prompt.data();
+        batch.positions = positions.data();
+        batch.n_seqs = 1;
+        batch.seqs = &seq;
+        batch.n_logit_rows = 1;
+        batch.logit_rows = rows.data();
+        batch.logits = host_logits;
+        batch.device_logits = device_logits;
+        model->forward(cache.get(), batch);
+    };
+    std::vector<float> on_host(size_t(vocab), 0.0f);
+    run(on_host.data(), nullptr, sizeof(llmatc_batch));
+
+    auto* device = static_cast<float*>(k.alloc(k.ctx, size_t(vocab) * sizeof(float)));
+    REQUIRE(device != nullptr);
+    std::vector<float> untouched(size_t(vocab), -7.0f);
+    std::vector<float> from_device(static_cast<size_t>(vocab));
+    run(untouched.data(), device, sizeof(llmatc_batch));
+    REQUIRE(k.to_host(k.ctx, from_device.data(), device, from_device.size() * sizeof(float)) == LLMATC_OK);
+    CHECK(from_device == on_host);
+    CHECK(std::all_of(untouched.begin(), untouched.end(), [](float v) { return v == -7.0f; }));
+
+    // A caller built for ABI 1.0 has no device_logits: whatever lies past its struct is not read.
+    std::vector<float> old_caller(size_t(vocab), 0.0f);
+    run(old_caller.data(), device, uint32_t(offsetof(llmatc_batch, device_logits)));
+    CHECK(old_caller == on_host);
+    k.free(k.ctx, device);
 }

@@ -2,6 +2,7 @@
 // slots, and causal grouped-query attention over each sequence's blocks with an online softmax.
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <limits>
 #include <string>
 
@@ -38,7 +39,8 @@ void validate_cache(const char* kernel, const llmatc_kv_cache* cache, int32_t la
 
 void validate_batch(const char* kernel, const llmatc_kv_cache* cache, const llmatc_batch* batch) {
     if (!batch) fail(kernel, "batch is NULL");
-    if (batch->struct_size < sizeof(llmatc_batch))
+    // ABI 1.0's batch ends before device_logits (since 1.1), which these kernels do not read.
+    if (batch->struct_size < offsetof(llmatc_batch, device_logits))
         fail(kernel, "batch struct_size " + std::to_string(batch->struct_size) + " is too small");
     if (batch->n_tokens < 0 || batch->n_seqs < 0) fail(kernel, "negative n_tokens or n_seqs");
     if (batch->n_seqs > 0 && !batch->seqs) fail(kernel, "batch seqs is NULL");

@@ -11,6 +11,7 @@
 
 #include "kernels/cpu/cpu_context.h"
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/cpu_sample.h"
 #include "kernels/cpu/cpu_weight.h"
 #include "util/error.h"
 
@@ -103,6 +104,11 @@ llmatc_status cpu_attention(void* ctx, const llmatc_kv_cache* cache, int32_t lay
     return guarded("attention", [&] { op_attention(context(ctx), cache, layer, batch, q, n_heads, scale, out); });
 }
 
+llmatc_status cpu_sample(void*, const float* logits, int64_t n_rows, int32_t vocab,
+                         const llmatc_sample_params* params, int32_t* out_tokens, float* out_logprobs) {
+    return guarded("sample", [&] { op_sample(logits, n_rows, vocab, params, out_tokens, out_logprobs); });
+}
+
 class CpuBackend final : public KernelBackend {
 public:
     CpuBackend(int n_threads, Isa isa, const CpuBackendOptions& options) : context_(n_threads, isa, options) {
@@ -128,6 +134,7 @@ public:
         table_.softmax = cpu_softmax;
         table_.kv_write = cpu_kv_write;
         table_.attention = cpu_attention;
+        table_.sample = cpu_sample;
     }
     const llmatc_kernels* table() const override { return &table_; }
 

@@ -13,6 +13,7 @@
 #include "cuda/cuda_error.h"
 #include "cuda/cuda_host.h"
 #include "cuda/cuda_kernels.h"
+#include "cuda/cuda_sample.h"
 
 namespace llmatc::cuda {
 
@@ -229,6 +230,62 @@ llmatc_status cuda_softmax(void* ctx, float* x, int64_t n, int64_t dim) {
     });
 }
 
+// Validated copies of the caller's llmatc_sample_params (an array of params[0].struct_size strides).
+std::vector<SampleRowParams> sample_rows(const llmatc_sample_params* params, int64_t n_rows) {
+    const uint32_t stride = params[0].struct_size;
+    require(stride >= sizeof(llmatc_sample_params), "sample",
+            "params struct_size " + std::to_string(stride) + " is smaller than llmatc_sample_params (" +
+                std::to_string(sizeof(llmatc_sample_params)) + ")");
+    std::vector<SampleRowParams> rows(static_cast<size_t>(n_rows));
+    for (int64_t r = 0; r < n_rows; ++r) {
+        const auto& p = *reinterpret_cast<const llmatc_sample_params*>(reinterpret_cast<const char*>(params) +
+                                                                        static_cast<size_t>(r) * stride);
+        const std::string where = "params[" + std::to_string(r) + "].";
+        require(p.temperature >= 0.0f && std::isfinite(p.temperature), "sample",
+                where + "temperature must be finite and >= 0, got " + std::to_string(p.temperature));
+        require(p.top_k >= 0, "sample", where + "top_k must be >= 0, got " + std::to_string(p.top_k));
+        require(p.top_p > 0.0f && p.top_p <= 1.0f, "sample",
+                where + "top_p must be in (0, 1], got " + std::to_string(p.top_p));
+        require(p.min_p >= 0.0f && p.min_p <= 1.0f, "sample",
+                where + "min_p must be in [0, 1], got " + std::to_string(p.min_p));
+        require(p.u >= 0.0 && p.u < 1.0, "sample", where + "u must be in [0, 1), got " + std::to_string(p.u));
+        rows[size_t(r)] = SampleRowParams{p.temperature, p.top_k, p.top_p, p.min_p, p.u};
+    }
+    return rows;
+}
+
+llmatc_status cuda_sample(void* ctx, const float* logits, int64_t n_rows, int32_t vocab,
+                          const llmatc_sample_params* params, int32_t* out_tokens, float* out_logprobs) {
+    return guarded(ctx, "sample", [&](CudaBackend& b) {
+        require(n_rows >= 0, "sample", "n_rows must be >= 0, got " + std::to_string(n_rows));
+        if (n_rows == 0) return;
+        require(vocab > 0, "sample", "vocab must be > 0, got " + std::to_string(vocab));
+        require(n_rows <= 65535 * 64, "sample", "too many rows (" + std::to_string(n_rows) + ")");
+        require_pointer(logits, "sample", "logits");
+        require_pointer(params, "sample", "params");
+        require_pointer(out_tokens, "sample", "out_tokens");
+        const std::vector<SampleRowParams> rows = sample_rows(params, n_rows);
+        bool any_sampled = false;
+        for (const auto& r : rows) any_sampled = any_sampled || r.temperature > 0.0f;
+        const auto* device_params = static_cast<const SampleRowParams*>(
+            b.sample_params.upload(b.stream, rows.data(), rows.size() * sizeof(SampleRowParams)));
+        const size_t scratch_bytes = sample_scratch_bytes(n_rows, vocab, any_sampled);
+        void* scratch = scratch_bytes ? b.sample_scratch.reserve(scratch_bytes) : nullptr;
+        auto* device_tokens = static_cast<int32_t*>(b.sample_outputs.reserve(size_t(n_rows) * 8));
+        auto* device_logprobs = reinterpret_cast<float*>(device_tokens + n_rows);
+        launch_sample(b.stream, logits, n_rows, vocab, device_params, any_sampled, scratch, scratch_bytes,
+                      device_tokens, device_logprobs);
+        check_cuda(cudaMemcpyAsync(out_tokens, device_tokens, size_t(n_rows) * sizeof(int32_t),
+                                   cudaMemcpyDeviceToHost, b.stream),
+                   "cudaMemcpyAsync (sampled tokens)");
+        if (out_logprobs)
+            check_cuda(cudaMemcpyAsync(out_logprobs, device_logprobs, size_t(n_rows) * sizeof(float),
+                                       cudaMemcpyDeviceToHost, b.stream),
+                       "cudaMemcpyAsync (sampled logprobs)");
+        check_cuda(cudaStreamSynchronize(b.stream), "sample: a queued kernel failed");
+    });
+}
+
 // The batch's plan on the device (uploaded once per distinct batch; the layers of one step share it).
 DeviceBatchPlan stage_plan(CudaBackend& b, const char* kernel, const llmatc_kv_cache& cache, const llmatc_batch* batch) {
     HostBatchPlan plan = build_batch_plan(kernel, cache, batch);
@@ -315,6 +372,7 @@ CudaBackend::CudaBackend(int device_index) : device(device_index) {
     table_.softmax = cuda_softmax;
     table_.kv_write = cuda_kv_write;
     table_.attention = cuda_attention;
+    table_.sample = cuda_sample;
 }
 
 CudaBackend::~CudaBackend() {

@@ -33,6 +33,9 @@ public:
     HostToDeviceStager batch_plan;      // kv_write / attention batch description
     DeviceScratch converted_x;          // matmul inputs converted to the weight dtype for cuBLAS
     DeviceScratch attention_partials;   // decode attention split partials
+    HostToDeviceStager sample_params;   // sample: per-row parameters
+    DeviceScratch sample_scratch;       // sample: sort keys and CUB temporary storage
+    DeviceScratch sample_outputs;       // sample: chosen tokens and their logprobs
 
 private:
     llmatc_kernels table_{};

@@ -3,6 +3,7 @@
 #include "cuda/cuda_batch_plan.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <string>
 
 #include "cuda/cuda_error.h"
@@ -37,7 +38,8 @@ void validate_cache(const char* kernel, const llmatc_kv_cache* cache, int32_t la
 
 HostBatchPlan build_batch_plan(const char* kernel, const llmatc_kv_cache& cache, const llmatc_batch* batch) {
     if (!batch) bad(kernel, "batch is NULL");
-    if (batch->struct_size < sizeof(llmatc_batch))
+    // ABI 1.0's batch ends before device_logits (since 1.1), which these kernels do not read.
+    if (batch->struct_size < offsetof(llmatc_batch, device_logits))
         bad(kernel, "batch struct_size " + std::to_string(batch->struct_size) + " is too small");
     if (batch->n_tokens < 0 || batch->n_seqs < 0) bad(kernel, "negative n_tokens or n_seqs");
     if (batch->n_seqs > 0 && !batch->seqs) bad(kernel, "batch seqs is NULL");

@@ -78,7 +78,31 @@ typedef struct llmatc_batch {
     float* logits;                   /* out, host: [n_logit_rows, vocab_size]; may be NULL when n_logit_rows == 0 */
     float* hidden;                   /* out, host, optional (NULL = not wanted): [n_tokens, hidden_size], the
                                         final-norm hidden state of every row (for embeddings) */
+    /* Since 1.1. out, backend memory, optional: when non-NULL, the model writes the wanted rows' logits here
+     * ([n_logit_rows, vocab_size], allocated by the caller with the backend's alloc) instead of to `logits`, which
+     * may then be NULL; the caller samples them where they are (llmatc_kernels.sample) so only token ids cross
+     * back. A model reads it only when struct_size covers it; a caller sets it only for a model plugin built for
+     * ABI 1.1 or later (a 1.0 model would not know to write it). */
+    float* device_logits;
 } llmatc_batch;
+
+/* Since 1.1. One logits row's sampling parameters for llmatc_kernels.sample (host memory). The choice is the
+ * engine's host sampler's (core/engine/sampler.h) without penalties, logit_bias or masking:
+ *   temperature == 0: argmax of the raw logits (lowest id on ties);
+ *   otherwise x = logit / temperature (F32), candidates sorted best first (lowest id on ties), the first top_k
+ *   (0 = all), p_i = exp(x_i - x_best) in double; top_p < 1 keeps the smallest prefix whose share of the mass
+ *   reaches top_p (at least one); min_p > 0 then keeps the prefix with p_i >= min_p * p_best; the token is the
+ *   first candidate whose cumulative p exceeds u * (sum of kept p), the last kept one if none does; a chosen token
+ *   whose x is -inf is replaced by the argmax. */
+typedef struct llmatc_sample_params {
+    uint32_t struct_size; /* elements of an array are struct_size bytes apart (params[0]'s), so this can grow */
+    uint32_t abi_version;
+    float temperature;    /* >= 0 */
+    int32_t top_k;        /* >= 0, 0 = no limit */
+    float top_p;          /* (0, 1] */
+    float min_p;          /* [0, 1] */
+    double u;             /* uniform in [0, 1), drawn by the caller from the request's RNG (unused when greedy) */
+} llmatc_sample_params;
 
 /* A kernel backend. Activations are F32 buffers in the backend's memory (host memory for CPU, device memory for
  * CUDA), obtained from alloc. Calls on one backend are made from one thread at a time (the engine's step thread);
@@ -135,6 +159,14 @@ typedef struct llmatc_kernels {
      * h / (n_heads / n_kv_heads)), scores scaled by `scale`. out: [n_tokens, n_heads, head_dim]. */
     llmatc_status (*attention)(void* ctx, const llmatc_kv_cache* cache, int32_t layer, const llmatc_batch* batch,
                                const float* q, int32_t n_heads, float scale, float* out);
+
+    /* Since 1.1; NULL = not supported (the engine samples on the host). Chooses one token per row of `logits`
+     * (backend memory, [n_rows, vocab], e.g. llmatc_batch.device_logits) by `params` (host, [n_rows], see
+     * llmatc_sample_params) into out_tokens (host, [n_rows]); out_logprobs (host, [n_rows], optional, NULL = not
+     * wanted) receives each chosen token's log_softmax over the raw logits row. Synchronous: the outputs are set
+     * when it returns. Present only when struct_size >= offsetof(llmatc_kernels, sample) + sizeof(void*). */
+    llmatc_status (*sample)(void* ctx, const float* logits, int64_t n_rows, int32_t vocab,
+                            const llmatc_sample_params* params, int32_t* out_tokens, float* out_logprobs);
 } llmatc_kernels;
 
 #ifdef __cplusplus

@@ -46,6 +46,7 @@ struct Collected {
     std::string error;
     int32_t n_cached_prompt_tokens = 0;
     int32_t n_generated = 0;
+    double cumulative_logprob = 0.0;  // as of the last event
 
     static void on_event(const llmatc_output_event* ev, void* user) {
         auto* c = static_cast<Collected*>(user);
@@ -67,6 +68,7 @@ struct Collected {
         }
         c->n_cached_prompt_tokens = ev->n_cached_prompt_tokens;
         c->n_generated = ev->n_generated_tokens;
+        c->cumulative_logprob = ev->cumulative_logprob;
         if (ev->finish_reason != LLMATC_FINISH_NONE) {
             c->finish = ev->finish_reason;
             if (ev->error_message) c->error = ev->error_message;

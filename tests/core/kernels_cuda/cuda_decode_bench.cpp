@@ -48,7 +48,8 @@ double decode_tokens_per_second(llmatc::LoadedModel& model, int32_t n_seqs, int3
             rows.push_back(int32_t(ids.size()) - 1);
         }
         llmatc_batch batch{sizeof(llmatc_batch), LLMATC_ABI_VERSION, int32_t(ids.size()), ids.data(),
-                           positions.data(), n_seqs, seqs.data(), n_seqs, rows.data(), logits.data(), nullptr};
+                           positions.data(), n_seqs, seqs.data(), n_seqs, rows.data(), logits.data(), nullptr,
+                           nullptr};
         model.forward(cache, batch);  // copies the logits to the host: each step is complete when it returns
     };
     run(0, prompt);

@@ -4,6 +4,7 @@
 // any failure. Run by scripts/gpu_check.sh and as a meson test.
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -231,7 +232,7 @@ void check_attention(const Backends& b) {
             }
             ids.assign(size_t(rows), 0);
             llmatc_batch batch{sizeof(llmatc_batch), LLMATC_ABI_VERSION, rows, ids.data(), positions.data(),
-                               int32_t(batch_seqs.size()), batch_seqs.data(), 0, nullptr, nullptr, nullptr};
+                               int32_t(batch_seqs.size()), batch_seqs.data(), 0, nullptr, nullptr, nullptr, nullptr};
             // Fill the whole cache with random history, then write this batch's keys/values over their slots.
             const size_t slot_floats = size_t(kv_heads) * size_t(head_dim);
             const size_t cache_floats = size_t(n_blocks) * block * slot_floats;
@@ -258,7 +259,7 @@ void check_attention(const Backends& b) {
                 for (int32_t i = 0; i < all_slots; ++i) hist_pos[size_t(i)] = i;
                 llmatc_batch_seq hist_seq{all_blocks.data(), n_blocks, 0, all_slots, 0};
                 llmatc_batch hist{sizeof(llmatc_batch), LLMATC_ABI_VERSION, all_slots, hist_ids.data(),
-                                  hist_pos.data(), 1, &hist_seq, 0, nullptr, nullptr, nullptr};
+                                  hist_pos.data(), 1, &hist_seq, 0, nullptr, nullptr, nullptr, nullptr};
                 Buffer hk(k, history_k), hv(k, history_v), kb(k, k_new), vb(k, v_new), qb(k, q);
                 Buffer out(k, q.size());
                 out.poison();
@@ -276,6 +277,56 @@ void check_attention(const Backends& b) {
             // An F16 cache holds the same rounded values on both sides; only the accumulation order differs.
             report("attention", shape, cache_dtype == LLMATC_DTYPE_F16 ? "F16kv" : "F32", results[1], results[0],
                    cache_dtype == LLMATC_DTYPE_F16 ? 1e-4 : 1e-5);
+        }
+    }
+}
+
+// The sample slot (since ABI 1.1): the same token as the CPU backend for every row (greedy and sampled with
+// top-k/top-p/min-p, more rows than one sort chunk), logprobs within F32 tolerance. The GPU sums in another order,
+// so a draw landing within rounding of a threshold could differ; on random logits that does not happen.
+void check_sample(const Backends& b) {
+    const bool both = b.c().struct_size >= offsetof(llmatc_kernels, sample) + sizeof(void*) && b.c().sample &&
+                      b.g().struct_size >= offsetof(llmatc_kernels, sample) + sizeof(void*) && b.g().sample;
+    if (!both) {
+        std::printf("%-12s a backend has no sample slot  FAIL\n", "sample");
+        ++failures;
+        return;
+    }
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    for (int32_t vocab : {1000, 32000, 128256}) {
+        for (int64_t n_rows : {int64_t(1), int64_t(45)}) {
+            const auto logits = random_vector(size_t(n_rows) * size_t(vocab), 8.0f);
+            std::vector<llmatc_sample_params> params(static_cast<size_t>(n_rows));
+            for (int64_t r = 0; r < n_rows; ++r) {
+                llmatc_sample_params& p = params[size_t(r)];
+                p.struct_size = sizeof(p);
+                p.abi_version = LLMATC_ABI_VERSION;
+                p.temperature = r % 5 == 0 ? 0.0f : 0.3f + 0.2f * float(r % 7);
+                p.top_k = r % 3 == 0 ? 0 : int32_t(1 + r * 7);
+                p.top_p = r % 4 == 0 ? 1.0f : 0.5f + 0.1f * float(r % 5);
+                p.min_p = r % 6 == 0 ? 0.05f : 0.0f;
+                p.u = uniform(rng);
+            }
+            std::vector<int32_t> tokens[2];
+            std::vector<float> logprobs[2];
+            for (int side = 0; side < 2; ++side) {
+                const llmatc_kernels& k = side ? b.g() : b.c();
+                Buffer lb(k, logits);
+                tokens[side].assign(size_t(n_rows), -1);
+                logprobs[side].assign(size_t(n_rows), std::nanf(""));
+                check(k.sample(k.ctx, lb.data(), n_rows, vocab, params.data(), tokens[side].data(),
+                               logprobs[side].data()),
+                      side ? "cuda sample" : "cpu sample");
+            }
+            int mismatches = 0;
+            for (int64_t r = 0; r < n_rows; ++r) mismatches += tokens[0][size_t(r)] != tokens[1][size_t(r)];
+            const std::string shape = "[" + std::to_string(n_rows) + ", " + std::to_string(vocab) + "]";
+            if (mismatches) {
+                ++failures;
+                std::printf("%-12s %-34s %-5s %d of %lld tokens differ  FAIL\n", "sample", shape.c_str(), "F32",
+                            mismatches, static_cast<long long>(n_rows));
+            }
+            report("sample", shape + " logprob", "F32", logprobs[1], logprobs[0], 1e-5);
         }
     }
 }
@@ -299,6 +350,7 @@ int main() {
         check_elementwise(b);
         check_matmul(b);
         check_attention(b);
+        check_sample(b);
     } catch (const std::exception& e) {
         std::printf("FAIL: %s\n", e.what());
         return 1;

@@ -49,21 +49,28 @@ TEST_CASE("the well-formed fixture plugins load with what their entry functions 
     CHECK(cloud->kind == LLMATC_PLUGIN_CLOUD_PROVIDER);
     REQUIRE(plugin_named(registry, "picky") != nullptr);
 
-    // Exactly the three good ones load; the eleven others are problems.
-    CHECK(registry.plugins().size() == 3);
+    // Exactly the four good ones load; the eleven others are problems.
+    CHECK(registry.plugins().size() == 4);
     CHECK(registry.problems().size() == 11);
 }
 
 TEST_CASE("a plugin built for another ABI major is refused naming the file and both versions", "[registry]") {
-    require_problem("model-wrongmajor", {"built for ABI 2.0", "this llm-atc speaks 1.0"});
+    require_problem("model-wrongmajor", {"built for ABI 2.0", "this llm-atc speaks 1.1"});
 }
 
 TEST_CASE("a plugin built for a newer minor is refused naming the file and both versions", "[registry]") {
-    require_problem("model-newerminor", {"built for ABI 1.1", "this llm-atc speaks 1.0"});
+    require_problem("model-newerminor", {"built for ABI 1.2", "this llm-atc speaks 1.1"});
+}
+
+TEST_CASE("a plugin built for an older minor (ABI 1.0) loads and keeps its version", "[registry]") {
+    const PluginRecord* older = plugin_named(fixture_registry(), "olderminor");
+    REQUIRE(older != nullptr);
+    CHECK(older->abi_version == LLMATC_MAKE_VERSION(1, 0));
+    CHECK(LLMATC_VERSION_MINOR(LLMATC_ABI_VERSION) >= 1);
 }
 
 TEST_CASE("a plugin that claims a newer minor without negotiating is refused by the host", "[registry]") {
-    require_problem("model-overclaim", {"built for ABI 1.1", "this llm-atc speaks 1.0"});
+    require_problem("model-overclaim", {"built for ABI 1.2", "this llm-atc speaks 1.1"});
 }
 
 TEST_CASE("a library without the entry symbol is reported, not loaded", "[registry]") {
@@ -148,7 +155,7 @@ TEST_CASE("find names the available plugins of that kind when one is absent", "[
     } catch (const Error& e) {
         CHECK(e.status() == LLMATC_ERR_NOT_FOUND);
         CHECK_THAT(e.what(), Contains("no model plugin named 'mamba'"));
-        CHECK_THAT(e.what(), Contains("good, picky"));
+        CHECK_THAT(e.what(), Contains("good, olderminor, picky"));
         CHECK_THAT(e.what(), Contains("11 plugin file(s) could not be used"));
     }
 }

@@ -33,7 +33,7 @@ TEST_CASE("a forced plugin is used whatever the config says, and an unknown forc
     } catch (const Error& e) {
         CHECK(e.status() == LLMATC_ERR_NOT_FOUND);
         CHECK_THAT(e.what(), Contains("no model plugin named 'llama'"));
-        CHECK_THAT(e.what(), Contains("good, picky"));
+        CHECK_THAT(e.what(), Contains("good, olderminor, picky"));
     }
 }
 

@@ -162,7 +162,8 @@ struct Step {
         }
         logits.assign(rows.size() * size_t(vocab), std::nanf(""));  // poisoned
         batch = {sizeof(llmatc_batch), LLMATC_ABI_VERSION, int32_t(ids.size()), ids.data(), positions.data(),
-                 int32_t(seqs.size()), seqs.data(), int32_t(rows.size()), rows.data(), logits.data(), nullptr};
+                 int32_t(seqs.size()), seqs.data(), int32_t(rows.size()), rows.data(), logits.data(), nullptr,
+                 nullptr};
     }
 };
 
