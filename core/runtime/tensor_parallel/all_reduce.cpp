@@ -12,6 +12,7 @@ InProcessAllReduce::InProcessAllReduce(int32_t world_size)
     : world_size_(world_size),
       data_(size_t(std::max(world_size, 1)), nullptr),
       counts_(size_t(std::max(world_size, 1)), 0),
+      left_(size_t(std::max(world_size, 1)), false),
       barrier_(std::max(world_size, 1), PhaseCheck{this}) {
     if (world_size < 1)
         throw Error(LLMATC_ERR_INVALID_ARGUMENT, "all-reduce: world size " + std::to_string(world_size) + " < 1");
@@ -41,12 +42,19 @@ void InProcessAllReduce::sum(int32_t rank, float* data, size_t count) {
         throw Error(LLMATC_ERR_INVALID_ARGUMENT, "all-reduce: rank " + std::to_string(rank) + " is outside [0, " +
                                                      std::to_string(world_size_) + ")");
     if (world_size_ == 1) return;
-    if (abandoned_.load()) throw Error(LLMATC_ERR_CANCELLED, "all-reduce: another rank failed in this step");
+    if (abandoned_.load()) {
+        // Leave before throwing: ranks already waiting in this phase count on this rank's arrival.
+        leave(rank);
+        throw Error(LLMATC_ERR_CANCELLED, "all-reduce: another rank failed in this step");
+    }
     data_[size_t(rank)] = data;
     counts_[size_t(rank)] = count;
     barrier_.arrive_and_wait();  // every rank's buffer is posted; PhaseCheck ran
     // Everyone reads the same flags after the barrier, so either all ranks go on or all of them throw.
-    if (abandoned_.load()) throw Error(LLMATC_ERR_CANCELLED, "all-reduce: another rank failed in this step");
+    if (abandoned_.load()) {
+        leave(rank);
+        throw Error(LLMATC_ERR_CANCELLED, "all-reduce: another rank failed in this step");
+    }
     if (!counts_match_) throw Error(LLMATC_ERR_INTERNAL, mismatch_);
 
     const size_t begin = count * size_t(rank) / size_t(world_size_);
@@ -61,9 +69,18 @@ void InProcessAllReduce::sum(int32_t rank, float* data, size_t count) {
     barrier_.arrive_and_wait();  // result_ may be reused by the next sum
 }
 
-void InProcessAllReduce::abandon(int32_t) {
-    if (world_size_ == 1) return;
+void InProcessAllReduce::abandon(int32_t rank) {
+    if (world_size_ == 1 || rank < 0 || rank >= world_size_) return;
     abandoned_.store(true);
+    leave(rank);
+}
+
+void InProcessAllReduce::leave(int32_t rank) {
+    {
+        std::lock_guard<std::mutex> lock(leave_mutex_);
+        if (left_[size_t(rank)]) return;
+        left_[size_t(rank)] = true;
+    }
     // Counts as this rank's arrival at the phase the others wait in, and removes it from every later phase.
     barrier_.arrive_and_drop();
 }

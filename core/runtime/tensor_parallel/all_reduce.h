@@ -7,6 +7,7 @@
 #include <barrier>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -20,8 +21,9 @@ public:
     // the element-wise sum over ranks, added in rank order (so every rank gets bit-identical results). Throws
     // llmatc::Error when the ranks disagree on `count` or another rank has abandoned the step.
     virtual void sum(int32_t rank, float* data, size_t count) = 0;
-    // Called by a rank that fails outside sum(): the other ranks' pending and later sum() calls of this step throw
-    // instead of waiting for it forever. The communicator is unusable afterwards (make a new one per failed step).
+    // Called by a rank that fails (outside sum(), or with sum()'s error): the other ranks' pending and later sum()
+    // calls of this step throw instead of waiting for it forever. Calling it again for the same rank is harmless.
+    // The communicator is unusable afterwards (make a new one per failed step).
     virtual void abandon(int32_t rank) = 0;
     // Whether sum() takes the rank's backend memory (device pointers, e.g. NCCL) rather than host memory. A rank on
     // a device backend stages its data through host memory when this is false.
@@ -46,7 +48,12 @@ private:
     std::vector<float*> data_;
     std::vector<size_t> counts_;
     std::vector<float> result_;
+    // Leaves the collective once: counts as the rank's arrival at the current phase and removes it from later ones.
+    void leave(int32_t rank);
+
     std::atomic<bool> abandoned_{false};
+    std::mutex leave_mutex_;
+    std::vector<bool> left_;  // ranks that have left the collective (guarded by leave_mutex_)
     bool counts_match_ = true;
     std::string mismatch_;
     std::barrier<PhaseCheck> barrier_;
