@@ -7,10 +7,10 @@ cd "$(dirname "$0")/.."
 want_tests=0
 [ "${1:-}" = "--test" ] && want_tests=1
 
-build_pkgs=(g++ meson ninja-build pkg-config libboost-dev libboost-program-options-dev libboost-filesystem-dev
+build_pkgs=(g++ meson catch2 ninja-build pkg-config libboost-dev libboost-program-options-dev libboost-filesystem-dev
             rapidjson-dev libspdlog-dev libsentencepiece-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev
             libsqlite3-dev libzip-dev openssh-client)
-test_pkgs=(catch2 python3-venv python3-torch python3-numpy openssh-server curl)
+test_pkgs=(python3-venv python3-torch python3-numpy openssh-server curl)
 
 pkgs=("${build_pkgs[@]}")
 [ $want_tests = 1 ] && pkgs+=("${test_pkgs[@]}")
