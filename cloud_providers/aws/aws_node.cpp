@@ -3,55 +3,35 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <map>
-#include <fstream>
-#include <sstream>
 #include <thread>
-
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include "accelerator_catalog.h"
 #include "cloud_auth/aws_credentials.h"
 #include "cloud_auth/crypto.h"
+#include "credential_env.h"
 #include "ec2_api.h"
-#include "http/http_client.h"
+#include "failed_launch.h"
+#include "json_members.h"
 #include "node_plan.h"
-#include "ssh_bootstrap.h"
+#include "node_record.h"
+#include "node_serving.h"
+#include "poll_interval.h"
+#include "provider_text.h"
 
 namespace llmatc::aws_cloud {
 
 namespace cc = llmatc::cloud_catalog;
+namespace common = llmatc::cloud_common;
+using common::credential_env;
 
 namespace {
 
 constexpr const char* kClusterTag = "llmatc-cluster";
 
-int poll_ms() {
-    const char* v = std::getenv("LLMATC_CLOUD_POLL_MS");  // tests shorten the wait between state polls
-    return v && *v ? std::max(10, std::atoi(v)) : 2000;
-}
-
-std::string read_text(const std::string& path, const std::string& what) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("aws: cannot read the " + what + " " + path);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 std::string region_for(const cc::NodeSpec& spec, const std::map<std::string, std::string>& env) {
     return spec.region.empty() ? cloud_auth::find_aws_region(env) : spec.region;
-}
-
-// The process environment with the cluster's --envs over it: credentials may be given either way.
-std::map<std::string, std::string> credential_env(const cc::NodeSpec& spec) {
-    auto env = cloud_auth::process_environment();
-    for (const auto& [k, v] : spec.envs) env[k] = v;
-    return env;
 }
 
 Ec2Api make_api(const cc::NodeSpec& spec, const std::string& region, const Progress& progress) {
@@ -69,74 +49,42 @@ Ec2Api make_api(const cc::NodeSpec& spec, const std::string& region, const Progr
 
 // ---- the record ----
 
-std::string str(const rapidjson::Value& o, const char* key) {
-    if (!o.IsObject()) return "";
-    auto it = o.FindMember(key);
-    return it != o.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
-}
-
 AwsRecord parse_record(const std::string& json) {
     AwsRecord r;
-    if (json.empty()) return r;
     rapidjson::Document d;
-    d.Parse(json.c_str());
-    if (d.HasParseError() || !d.IsObject()) return r;
-    r.status = str(d, "status");
-    r.ip = str(d, "ip");
-    if (auto p = d.FindMember("provider"); p != d.MemberEnd() && p->value.IsObject()) {
-        const auto& v = p->value;
+    if (!common::parse_record_object(json, d)) return r;
+    r.status = common::string_member(d, "status");
+    r.ip = common::string_member(d, "ip");
+    if (const rapidjson::Value* v = common::object_member(d, "provider")) {
         auto& x = r.resources;
-        x.instance_id = str(v, "instance_id");
-        x.key_name = str(v, "key_name");
-        x.security_group_id = str(v, "security_group_id");
-        x.security_group_name = str(v, "security_group_name");
-        x.image_id = str(v, "image_id");
-        x.zone = str(v, "zone");
-        x.region = str(v, "region");
-        x.instance_type = str(v, "instance_type");
-        if (auto h = v.FindMember("hourly_price"); h != v.MemberEnd() && h->value.IsNumber()) x.hourly_price = h->value.GetDouble();
-        if (auto t = v.FindMember("tried"); t != v.MemberEnd() && t->value.IsArray())
-            for (const auto& s : t->value.GetArray())
-                if (s.IsString()) x.tried.emplace_back(s.GetString());
+        x.instance_id = common::string_member(*v, "instance_id");
+        x.key_name = common::string_member(*v, "key_name");
+        x.security_group_id = common::string_member(*v, "security_group_id");
+        x.security_group_name = common::string_member(*v, "security_group_name");
+        x.image_id = common::string_member(*v, "image_id");
+        x.zone = common::string_member(*v, "zone");
+        x.region = common::string_member(*v, "region");
+        x.instance_type = common::string_member(*v, "instance_type");
+        x.hourly_price = common::number_member(*v, "hourly_price");
+        x.tried = common::string_list_member(*v, "tried");
     }
     return r;
 }
 
 std::string record_json(const cc::NodeSpec& spec, const AwsRecord& r) {
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    auto s = [&](const char* k, const std::string& v) { w.Key(k); w.String(v.c_str()); };
     const auto& x = r.resources;
-    w.StartObject();
-    s("status", r.status);
-    s("ip", r.status == "TERMINATED" ? "" : r.ip);
-    w.Key("port"); w.Int(spec.port);
-    s("region", x.region);
-    s("zone", x.zone);
-    w.Key("instance_ids");
-    w.StartArray();
-    if (!x.instance_id.empty() && r.status != "TERMINATED") w.String(x.instance_id.c_str());
-    w.EndArray();
-    s("instance_type", x.instance_type);
-    w.Key("hourly_price"); w.Double(x.hourly_price);
-    w.Key("provider");
-    w.StartObject();
-    s("instance_id", x.instance_id);
-    s("key_name", x.key_name);
-    s("security_group_id", x.security_group_id);
-    s("security_group_name", x.security_group_name);
-    s("image_id", x.image_id);
-    s("zone", x.zone);
-    s("region", x.region);
-    s("instance_type", x.instance_type);
-    w.Key("hourly_price"); w.Double(x.hourly_price);
-    w.Key("tried");
-    w.StartArray();
-    for (const auto& t : x.tried) w.String(t.c_str());
-    w.EndArray();
-    w.EndObject();
-    w.EndObject();
-    return buf.GetString();
+    const common::NodeRecordFields fields{r.status, r.status == "TERMINATED" ? "" : r.ip, x.region, x.zone,
+                                          x.instance_id, x.instance_type, x.hourly_price, x.tried};
+    return common::node_record_json(spec, fields, [&](common::JsonWriter& w) {
+        auto s = [&](const char* k, const std::string& v) { w.Key(k); w.String(v.c_str()); };
+        s("instance_id", x.instance_id);
+        s("key_name", x.key_name);
+        s("security_group_id", x.security_group_id);
+        s("security_group_name", x.security_group_name);
+        s("image_id", x.image_id);
+        s("zone", x.zone);
+        s("region", x.region);
+    });
 }
 
 // ---- EC2 pieces ----
@@ -181,7 +129,7 @@ InstanceState wait_for_state(Ec2Api& api, const std::string& id, std::vector<std
             throw std::runtime_error("aws: instance " + id + " did not become " + wanted.front() + " within " +
                                      std::to_string(timeout_s) + " s (it is " + st.state + "); `llm-atc status` shows it, "
                                      "`llm-atc down` removes it");
-        std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms()));
+        std::this_thread::sleep_for(std::chrono::milliseconds(common::poll_interval_ms()));
     }
 }
 
@@ -334,7 +282,7 @@ void remove_everything(Ec2Api& api, const cc::NodeSpec& spec, const AwsResources
             } catch (const Ec2Error& e) {
                 if (e.code == "InvalidGroup.NotFound") break;
                 if (e.code != "DependencyViolation" || attempt >= 30) throw;
-                std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms()));
+                std::this_thread::sleep_for(std::chrono::milliseconds(common::poll_interval_ms()));
             }
         }
     }
@@ -345,41 +293,8 @@ void remove_everything(Ec2Api& api, const cc::NodeSpec& spec, const AwsResources
     }
 }
 
-// UP when the server answers /v1/models, else INIT (booting, downloading the model, or no runtime yet).
-std::string running_status(const cc::NodeSpec& spec, const std::string& ip) {
-    return http::http_status_probe(ip, spec.port, "/v1/models", spec.api_key, 1500) == 200 ? "UP" : "INIT";
-}
-
-std::string wait_until_serving(const cc::NodeSpec& spec, const std::string& ip, const Progress& progress) {
-    if (!spec.wait_ready) return running_status(spec, ip);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(spec.ready_timeout_s);
-    progress("bootstrap", "waiting for the server on " + ip + ":" + std::to_string(spec.port) +
-                              " (bootstrap, model download, load); `llm-atc status` shows progress");
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (running_status(spec, ip) == "UP") {
-            progress("ready", "the server answers on http://" + ip + ":" + std::to_string(spec.port) + "/v1");
-            return "UP";
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(std::max(poll_ms(), 1000)));
-    }
-    progress("bootstrap", "the server did not answer within " + std::to_string(spec.ready_timeout_s) +
-                              " s; the node keeps running (status INIT)");
-    return "INIT";
-}
-
-// Without a runtime URL for the node to fetch, the launcher uploads its own runtime over SSH and starts it.
-void bootstrap_if_needed(const cc::NodeSpec& spec, const cc::NodePlan& plan, const std::string& ip, const Progress& progress) {
-    if (!plan.bootstrap.runtime_url.empty() || spec.server_argv.empty()) return;
-    // The AWS deep-learning AMIs are Ubuntu images whose login user is "ubuntu".
-    cc::bootstrap_over_ssh(cc::node_ssh_target(spec, ip, "ubuntu"), spec.server_argv.front(), plan.script,
-                           cc::remote_prefix(), 600, [&](const std::string& m) { progress("bootstrap", m); });
-}
-
-std::string join(const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& s : v) out += (out.empty() ? "" : "; ") + s;
-    return out;
-}
+// The login user of the images aws provisions: the AWS deep-learning AMIs are Ubuntu images.
+constexpr const char* kLoginUser = "ubuntu";
 
 }  // namespace
 
@@ -414,16 +329,15 @@ std::string aws_provision(const cc::NodeSpec& spec, const std::string& old_recor
     x.security_group_name = rn;
     try {
         progress("provisioning", "importing key pair " + rn);
-        import_key_pair(api, x.key_name, read_text(spec.ssh_public_key, "cluster public key"));
+        import_key_pair(api, x.key_name, common::read_text_file(spec.ssh_public_key, "aws", "cluster public key"));
         x.security_group_id = create_security_group(api, spec, x.security_group_name);
         progress("provisioning", "security group " + x.security_group_id + " opens tcp 22 and " + std::to_string(spec.port));
         const auto [image, image_name] = find_image(api, spec);
         x.image_id = image;
         progress("provisioning", "image " + image + " (" + image_name + ")");
         for (const auto& zone : plan.choice.zones) {
-            char price[32];
-            std::snprintf(price, sizeof price, "$%.2f/h", x.hourly_price);
-            progress("provisioning", "launching " + x.instance_type + " in " + zone + " (" + price + ")");
+            progress("provisioning", "launching " + x.instance_type + " in " + zone + " (" +
+                                         common::hourly_price_text(x.hourly_price) + ")");
             try {
                 Xml doc = api.call("RunInstances", run_instances_params(spec, plan, x, zone));
                 auto items = items_at(doc, "instancesSet");
@@ -440,24 +354,18 @@ std::string aws_provision(const cc::NodeSpec& spec, const std::string& old_recor
         }
         if (x.instance_id.empty())
             throw std::runtime_error("aws: no zone of " + region + " had capacity for " + x.instance_type + " (tried: " +
-                                     join(x.tried) + "); try another --region or accelerator, or retry later");
+                                     common::join_notes(x.tried) + "); try another --region or accelerator, or retry later");
         const auto st = wait_for_state(api, x.instance_id, {"running"}, 900, progress, "provisioning");
         rec.ip = st.ip;
         progress("provisioning", "instance " + x.instance_id + " is running at " + st.ip + " in " + x.zone);
-        bootstrap_if_needed(spec, plan, rec.ip, progress);
+        common::bootstrap_if_needed(spec, plan, rec.ip, kLoginUser, progress);
     } catch (...) {
         // A failed launch leaves nothing behind: what this call created is removed before the error goes up.
-        try {
-            progress("provisioning", "launch failed; removing what was created");
-            remove_everything(api, spec, x, progress);
-        } catch (const std::exception& cleanup) {
-            progress("provisioning", std::string("cleanup after the failed launch also failed: ") + cleanup.what() +
-                                         "; `llm-atc down " + spec.name + "` retries it");
-        }
+        common::remove_after_failed_launch(spec, progress, [&] { remove_everything(api, spec, x, progress); });
         throw;
     }
     rec.resources = x;
-    rec.status = wait_until_serving(spec, rec.ip, progress);
+    rec.status = common::wait_until_serving(spec, rec.ip, progress);
     return record_json(spec, rec);
 }
 
@@ -470,7 +378,7 @@ std::string aws_refresh(const cc::NodeSpec& spec, const std::string& old_record)
     Ec2Api api = make_api(spec, rec.resources.region.empty() ? spec.region : rec.resources.region, nullptr);
     const auto st = describe_instance(api, rec.resources.instance_id);
     rec.ip = st.ip;
-    if (st.state == "running") rec.status = running_status(spec, st.ip);
+    if (st.state == "running") rec.status = common::running_status(spec, st.ip);
     else if (st.state == "pending") rec.status = "INIT";
     else if (st.state == "stopped" || st.state == "stopping") rec.status = "STOPPED";
     else rec.status = "TERMINATED";
@@ -516,9 +424,10 @@ std::string aws_start(const cc::NodeSpec& spec, const std::string& old_record, c
     const bool was_running = st.state == "running";
     st = wait_for_state(api, rec.resources.instance_id, {"running"}, 900, progress, "provisioning");
     rec.ip = st.ip;
-    if (!was_running || running_status(spec, rec.ip) != "UP")
-        bootstrap_if_needed(spec, cc::plan_node(spec, cc::aws_catalog(), api.region()), rec.ip, progress);
-    rec.status = wait_until_serving(spec, rec.ip, progress);
+    if (!was_running || common::running_status(spec, rec.ip) != "UP")
+        common::bootstrap_if_needed(spec, cc::plan_node(spec, cc::aws_catalog(), api.region()), rec.ip, kLoginUser,
+                                    progress);
+    rec.status = common::wait_until_serving(spec, rec.ip, progress);
     return record_json(spec, rec);
 }
 

@@ -5,30 +5,32 @@
 #include <cstdlib>
 #include <ctime>
 #include <thread>
+#include <utility>
 
 #include "http/http_client.h"
+#include "json_members.h"
+#include "poll_interval.h"
 
 namespace llmatc::gcp_cloud {
+
+using cloud_common::string_member;
 
 namespace {
 
 constexpr const char* kScope = "https://www.googleapis.com/auth/cloud-platform";
 constexpr long kRequestTimeoutS = 120;  // a whole Compute or token call, response included
 
-int poll_ms() {
-    const char* v = std::getenv("LLMATC_CLOUD_POLL_MS");  // tests shorten the wait between operation polls
-    return v && *v ? std::max(10, std::atoi(v)) : 2000;
-}
-
 std::string get(const std::map<std::string, std::string>& env, const char* key) {
     auto it = env.find(key);
     return it == env.end() ? "" : it->second;
 }
 
-std::string str(const rapidjson::Value& o, const char* key) {
-    if (!o.IsObject()) return "";
-    auto it = o.FindMember(key);
-    return it != o.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
+// Sends one call to a Google endpoint with the settings every call here uses: redirects are not followed, and the
+// whole call, response included, is bounded by kRequestTimeoutS. Throws what http_fetch throws on transport failure.
+http::HttpResponse send(http::HttpRequest req) {
+    req.follow_redirects = false;
+    req.total_timeout_s = kRequestTimeoutS;
+    return http::http_fetch(req);
 }
 
 std::string advice_for(const std::string& code, long http) {
@@ -72,23 +74,21 @@ std::string ComputeApi::access_token() {
     req.url = credentials_.token_uri;
     req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
     req.body = cloud_auth::token_request_body(credentials_, kScope, static_cast<int64_t>(std::time(nullptr)));
-    req.follow_redirects = false;
-    req.total_timeout_s = kRequestTimeoutS;
     http::HttpResponse resp;
     try {
-        resp = http::http_fetch(req);
+        resp = send(std::move(req));
     } catch (const std::exception& e) {
         throw std::runtime_error(std::string("gcp: could not reach the token endpoint: ") + e.what());
     }
     rapidjson::Document d;
     d.Parse(resp.body.c_str());
-    if (resp.status != 200 || d.HasParseError() || str(d, "access_token").empty()) {
-        const std::string why = d.IsObject() ? str(d, "error") + " " + str(d, "error_description") : "";
+    if (resp.status != 200 || d.HasParseError() || string_member(d, "access_token").empty()) {
+        const std::string why = d.IsObject() ? string_member(d, "error") + " " + string_member(d, "error_description") : "";
         throw std::runtime_error("gcp: the token endpoint refused the credentials from " + credentials_.source +
                                  " (HTTP " + std::to_string(resp.status) + (why.size() > 1 ? ": " + why : "") +
                                  "); check the key file and that the service account is enabled");
     }
-    token_ = str(d, "access_token");
+    token_ = string_member(d, "access_token");
     return token_;
 }
 
@@ -101,11 +101,9 @@ rapidjson::Document ComputeApi::request(const std::string& method, const std::st
         req.headers = {{"Authorization", "Bearer " + access_token()}};
         if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
         req.body = body;
-        req.follow_redirects = false;
-        req.total_timeout_s = kRequestTimeoutS;
         http::HttpResponse resp;
         try {
-            resp = http::http_fetch(req);
+            resp = send(std::move(req));
         } catch (const std::exception& e) {
             throw ComputeError("transport", 0, "gcp: Compute " + call_name + " could not be sent: " + e.what() +
                                                    "; check the network or LLMATC_GCP_COMPUTE_ENDPOINT");
@@ -119,9 +117,9 @@ rapidjson::Document ComputeApi::request(const std::string& method, const std::st
         std::string code, message;
         if (!d.HasParseError() && d.IsObject() && d.HasMember("error") && d["error"].IsObject()) {
             const auto& e = d["error"];
-            message = str(e, "message");
-            if (e.HasMember("errors") && e["errors"].IsArray() && !e["errors"].Empty()) code = str(e["errors"][0], "reason");
-            if (code.empty()) code = str(e, "status");
+            message = string_member(e, "message");
+            if (e.HasMember("errors") && e["errors"].IsArray() && !e["errors"].Empty()) code = string_member(e["errors"][0], "reason");
+            if (code.empty()) code = string_member(e, "status");
         }
         if (code.empty()) code = "HTTP" + std::to_string(resp.status);
         if ((resp.status == 429 || resp.status == 503 || code == "rateLimitExceeded") && attempt < 6) {
@@ -139,19 +137,19 @@ rapidjson::Document ComputeApi::request(const std::string& method, const std::st
 
 void ComputeApi::wait_operation(const rapidjson::Value& operation, const std::string& zone, const std::string& call_name,
                                 int timeout_s) {
-    const std::string name = str(operation, "name");
+    const std::string name = string_member(operation, "name");
     if (name.empty()) throw ComputeError("badOperation", 0, "gcp: Compute " + call_name + " returned no operation name");
     const std::string path = zone.empty() ? "global/operations/" + name : "zones/" + zone + "/operations/" + name;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
     rapidjson::Document op;
     op.CopyFrom(operation, op.GetAllocator());
     for (;;) {
-        if (str(op, "status") == "DONE") {
+        if (string_member(op, "status") == "DONE") {
             if (op.HasMember("error") && op["error"].IsObject() && op["error"].HasMember("errors") &&
                 op["error"]["errors"].IsArray() && !op["error"]["errors"].Empty()) {
                 const auto& first = op["error"]["errors"][0];
-                const std::string code = str(first, "code");
-                throw ComputeError(code, 0, "gcp: Compute " + call_name + " failed: " + code + " (" + str(first, "message") +
+                const std::string code = string_member(first, "code");
+                throw ComputeError(code, 0, "gcp: Compute " + call_name + " failed: " + code + " (" + string_member(first, "message") +
                                                 "); " + advice_for(code, 0));
             }
             return;
@@ -159,7 +157,7 @@ void ComputeApi::wait_operation(const rapidjson::Value& operation, const std::st
         if (std::chrono::steady_clock::now() > deadline)
             throw ComputeError("timeout", 0, "gcp: Compute " + call_name + " did not finish within " +
                                                  std::to_string(timeout_s) + " s (operation " + name + ")");
-        std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms()));
+        std::this_thread::sleep_for(std::chrono::milliseconds(cloud_common::poll_interval_ms()));
         op = request("GET", path, "", call_name + " (operation " + name + ")");
     }
 }

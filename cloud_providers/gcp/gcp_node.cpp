@@ -3,11 +3,7 @@
 
 #include <cctype>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <map>
-#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -17,14 +13,21 @@
 #include "accelerator_catalog.h"
 #include "cloud_auth/aws_credentials.h"
 #include "compute_api.h"
-#include "http/http_client.h"
+#include "credential_env.h"
+#include "failed_launch.h"
+#include "json_members.h"
 #include "node_plan.h"
-#include "ssh_bootstrap.h"
+#include "node_record.h"
+#include "node_serving.h"
+#include "provider_text.h"
 
 namespace llmatc::gcp_cloud {
 
 namespace cc = llmatc::cloud_catalog;
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+namespace common = llmatc::cloud_common;
+using common::credential_env;
+using common::string_member;
+using Writer = common::JsonWriter;
 
 namespace {
 
@@ -38,80 +41,42 @@ struct GcpRecord {
     std::vector<std::string> tried;
 };
 
-std::string str(const rapidjson::Value& o, const char* key) {
-    if (!o.IsObject()) return "";
-    auto it = o.FindMember(key);
-    return it != o.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
-}
-
 GcpRecord parse_record(const std::string& json) {
     GcpRecord r;
-    if (json.empty()) return r;
     rapidjson::Document d;
-    d.Parse(json.c_str());
-    if (d.HasParseError() || !d.IsObject()) return r;
-    r.status = str(d, "status");
-    r.ip = str(d, "ip");
-    if (auto p = d.FindMember("provider"); p != d.MemberEnd() && p->value.IsObject()) {
-        const auto& v = p->value;
-        r.instance = str(v, "instance");
-        r.firewall = str(v, "firewall");
-        r.zone = str(v, "zone");
-        r.region = str(v, "region");
-        r.project = str(v, "project");
-        r.instance_type = str(v, "instance_type");
-        if (auto h = v.FindMember("hourly_price"); h != v.MemberEnd() && h->value.IsNumber()) r.hourly_price = h->value.GetDouble();
-        if (auto t = v.FindMember("tried"); t != v.MemberEnd() && t->value.IsArray())
-            for (const auto& s : t->value.GetArray())
-                if (s.IsString()) r.tried.emplace_back(s.GetString());
+    if (!common::parse_record_object(json, d)) return r;
+    r.status = string_member(d, "status");
+    r.ip = string_member(d, "ip");
+    if (const rapidjson::Value* v = common::object_member(d, "provider")) {
+        r.instance = string_member(*v, "instance");
+        r.firewall = string_member(*v, "firewall");
+        r.zone = string_member(*v, "zone");
+        r.region = string_member(*v, "region");
+        r.project = string_member(*v, "project");
+        r.instance_type = string_member(*v, "instance_type");
+        r.hourly_price = common::number_member(*v, "hourly_price");
+        r.tried = common::string_list_member(*v, "tried");
     }
     return r;
 }
 
 std::string record_json(const cc::NodeSpec& spec, const GcpRecord& r) {
-    rapidjson::StringBuffer buf;
-    Writer w(buf);
-    auto s = [&](const char* k, const std::string& v) { w.Key(k); w.String(v.c_str()); };
-    w.StartObject();
-    s("status", r.status);
-    s("ip", r.status == "TERMINATED" || r.status == "STOPPED" ? "" : r.ip);
-    w.Key("port"); w.Int(spec.port);
-    s("region", r.region);
-    s("zone", r.zone);
-    w.Key("instance_ids");
-    w.StartArray();
-    if (!r.instance.empty() && r.status != "TERMINATED") w.String(r.instance.c_str());
-    w.EndArray();
-    s("instance_type", r.instance_type);
-    w.Key("hourly_price"); w.Double(r.hourly_price);
-    w.Key("provider");
-    w.StartObject();
-    s("instance", r.instance);
-    s("firewall", r.firewall);
-    s("zone", r.zone);
-    s("region", r.region);
-    s("project", r.project);
-    s("instance_type", r.instance_type);
-    w.Key("hourly_price"); w.Double(r.hourly_price);
-    w.Key("tried");
-    w.StartArray();
-    for (const auto& t : r.tried) w.String(t.c_str());
-    w.EndArray();
-    w.EndObject();
-    w.EndObject();
-    return buf.GetString();
+    // A stopped GCE VM gives up its ephemeral external address: a STOPPED record has none.
+    const common::NodeRecordFields fields{r.status, r.status == "TERMINATED" || r.status == "STOPPED" ? "" : r.ip,
+                                          r.region, r.zone, r.instance, r.instance_type, r.hourly_price, r.tried};
+    return common::node_record_json(spec, fields, [&](Writer& w) {
+        auto s = [&](const char* k, const std::string& v) { w.Key(k); w.String(v.c_str()); };
+        s("instance", r.instance);
+        s("firewall", r.firewall);
+        s("zone", r.zone);
+        s("region", r.region);
+        s("project", r.project);
+    });
 }
 
 std::string project_of(const cc::NodeSpec& spec) {
     auto it = spec.extra.find("project");
     return it == spec.extra.end() ? "" : it->second;
-}
-
-// The process environment with the cluster's --envs over it: credentials may be given either way.
-std::map<std::string, std::string> credential_env(const cc::NodeSpec& spec) {
-    auto env = cloud_auth::process_environment();
-    for (const auto& [k, v] : spec.envs) env[k] = v;
-    return env;
 }
 
 ComputeApi make_api(const cc::NodeSpec& spec, const std::string& project, const Progress& progress) {
@@ -121,12 +86,12 @@ ComputeApi make_api(const cc::NodeSpec& spec, const std::string& project, const 
                       });
 }
 
-std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("gcp: cannot read the cluster public key " + path);
-    std::ostringstream s;
-    s << in.rdbuf();
-    std::string text = s.str();
+// The node's login user: the ssh-keys metadata item creates it on the node.
+std::string login_user(const cc::NodeSpec& spec) { return spec.ssh_user.empty() ? "llmatc" : spec.ssh_user; }
+
+// The cluster's public key as one line, for the "user:key" ssh-keys metadata item.
+std::string read_public_key(const std::string& path) {
+    std::string text = common::read_text_file(path, "gcp", "cluster public key");
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
     return text;
 }
@@ -225,7 +190,7 @@ std::string instance_body(const cc::NodeSpec& spec, const cc::NodePlan& plan, co
     if (!spec.ssh_public_key.empty()) {
         w.StartObject();
         w.Key("key"); w.String("ssh-keys");
-        w.Key("value"); w.String(((spec.ssh_user.empty() ? "llmatc" : spec.ssh_user) + ":" + read_text(spec.ssh_public_key)).c_str());
+        w.Key("value"); w.String((login_user(spec) + ":" + read_public_key(spec.ssh_public_key)).c_str());
         w.EndObject();
     }
     w.EndArray();
@@ -248,11 +213,11 @@ InstanceView get_instance(ComputeApi& api, const std::string& zone, const std::s
     InstanceView v;
     try {
         auto d = api.request("GET", "zones/" + zone + "/instances/" + name, "", "instances.get");
-        v.status = str(d, "status");
+        v.status = string_member(d, "status");
         if (d.HasMember("networkInterfaces") && d["networkInterfaces"].IsArray() && !d["networkInterfaces"].Empty()) {
             const auto& ni = d["networkInterfaces"][0];
             if (ni.HasMember("accessConfigs") && ni["accessConfigs"].IsArray() && !ni["accessConfigs"].Empty())
-                v.ip = str(ni["accessConfigs"][0], "natIP");
+                v.ip = string_member(ni["accessConfigs"][0], "natIP");
         }
     } catch (const ComputeError& e) {
         if (e.http_status != 404) throw;
@@ -264,25 +229,6 @@ bool is_failover_error(const std::string& code) {
     return code == "ZONE_RESOURCE_POOL_EXHAUSTED" || code == "ZONE_RESOURCE_POOL_EXHAUSTED_WITH_DETAILS" ||
            code == "QUOTA_EXCEEDED" || code == "quotaExceeded" || code == "resourcePoolExhausted" ||
            code == "UNSUPPORTED_OPERATION" || code == "STOCKOUT";
-}
-
-std::string running_status(const cc::NodeSpec& spec, const std::string& ip) {
-    return http::http_status_probe(ip, spec.port, "/v1/models", spec.api_key, 1500) == 200 ? "UP" : "INIT";
-}
-
-std::string wait_until_serving(const cc::NodeSpec& spec, const std::string& ip, const Progress& progress) {
-    if (!spec.wait_ready) return running_status(spec, ip);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(spec.ready_timeout_s);
-    progress("bootstrap", "waiting for the server on " + ip + ":" + std::to_string(spec.port));
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (running_status(spec, ip) == "UP") {
-            progress("ready", "the server answers on http://" + ip + ":" + std::to_string(spec.port) + "/v1");
-            return "UP";
-        }
-        std::this_thread::sleep_for(std::chrono::seconds(2));
-    }
-    progress("bootstrap", "the server did not answer in time; the node keeps running (status INIT)");
-    return "INIT";
 }
 
 void delete_instance(ComputeApi& api, const std::string& zone, const std::string& name, const Progress& progress) {
@@ -302,21 +248,6 @@ void delete_firewall(ComputeApi& api, const std::string& name) {
     } catch (const ComputeError& e) {
         if (e.http_status != 404) throw;
     }
-}
-
-// Without a runtime URL for the node to fetch, the launcher uploads its own runtime over SSH and starts it.
-void bootstrap_if_needed(const cc::NodeSpec& spec, const cc::NodePlan& plan, const std::string& ip, const Progress& progress) {
-    if (!plan.bootstrap.runtime_url.empty() || spec.server_argv.empty()) return;
-    // The ssh-keys metadata item creates this user on the node.
-    cc::bootstrap_over_ssh(cc::node_ssh_target(spec, ip, spec.ssh_user.empty() ? "llmatc" : spec.ssh_user),
-                           spec.server_argv.front(), plan.script, cc::remote_prefix(), 600,
-                           [&](const std::string& m) { progress("bootstrap", m); });
-}
-
-std::string join(const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& s : v) out += (out.empty() ? "" : "; ") + s;
-    return out;
 }
 
 }  // namespace
@@ -360,10 +291,9 @@ std::string gcp_provision(const cc::NodeSpec& spec, const std::string& old_recor
             if (e.http_status != 409) throw;  // alreadyExists: ours from an earlier launch of this cluster
         }
         for (const auto& zone : plan.choice.zones) {
-            char price[32];
-            std::snprintf(price, sizeof price, "$%.2f/h", r.hourly_price);
             progress("provisioning", "creating " + r.instance_type + " with " + std::to_string(plan.choice.offer.count) + "x " +
-                                         plan.choice.offer.accelerator + " in " + zone + " (" + price + ")");
+                                         plan.choice.offer.accelerator + " in " + zone + " (" +
+                                         common::hourly_price_text(r.hourly_price) + ")");
             try {
                 auto op = api.request("POST", "zones/" + zone + "/instances", instance_body(spec, plan, name, zone, image),
                                       "instances.insert");
@@ -381,7 +311,7 @@ std::string gcp_provision(const cc::NodeSpec& spec, const std::string& old_recor
         }
         if (r.instance.empty())
             throw std::runtime_error("gcp: no zone of " + r.region + " could create " + r.instance_type + " (tried: " +
-                                     join(r.tried) + "); try another --region or accelerator, or retry later");
+                                     common::join_notes(r.tried) + "); try another --region or accelerator, or retry later");
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kOperationTimeoutS);
         InstanceView v = get_instance(api, r.zone, r.instance);
         while (v.status != "RUNNING" || v.ip.empty()) {
@@ -393,19 +323,15 @@ std::string gcp_provision(const cc::NodeSpec& spec, const std::string& old_recor
         }
         r.ip = v.ip;
         progress("provisioning", "instance " + r.instance + " is running at " + r.ip + " in " + r.zone);
-        bootstrap_if_needed(spec, plan, r.ip, progress);
+        common::bootstrap_if_needed(spec, plan, r.ip, login_user(spec), progress);
     } catch (...) {
-        try {
-            progress("provisioning", "launch failed; removing what was created");
+        common::remove_after_failed_launch(spec, progress, [&] {
             if (!r.instance.empty()) delete_instance(api, r.zone, r.instance, progress);
             delete_firewall(api, name);
-        } catch (const std::exception& cleanup) {
-            progress("provisioning", std::string("cleanup after the failed launch also failed: ") + cleanup.what() +
-                                         "; `llm-atc down " + spec.name + "` retries it");
-        }
+        });
         throw;
     }
-    r.status = wait_until_serving(spec, r.ip, progress);
+    r.status = common::wait_until_serving(spec, r.ip, progress);
     return record_json(spec, r);
 }
 
@@ -418,7 +344,7 @@ std::string gcp_refresh(const cc::NodeSpec& spec, const std::string& old_record)
     ComputeApi api = make_api(spec, r.project, nullptr);
     const auto v = get_instance(api, r.zone, r.instance);
     r.ip = v.ip;
-    if (v.status == "RUNNING") r.status = running_status(spec, v.ip);
+    if (v.status == "RUNNING") r.status = common::running_status(spec, v.ip);
     else if (v.status == "PROVISIONING" || v.status == "STAGING" || v.status == "REPAIRING") r.status = "INIT";
     else if (v.status.empty()) r.status = "TERMINATED";
     else r.status = "STOPPED";  // STOPPING, STOPPED, SUSPENDED, TERMINATED (GCE's word for a stopped VM)
@@ -463,10 +389,10 @@ std::string gcp_start(const cc::NodeSpec& spec, const std::string& old_record, c
         v = get_instance(api, r.zone, r.instance);
     }
     r.ip = v.ip;
-    if (running_status(spec, r.ip) != "UP")
-        bootstrap_if_needed(spec, cc::plan_node(spec, cc::gcp_catalog(), r.region.empty() ? kDefaultRegion : r.region),
-                            r.ip, progress);
-    r.status = wait_until_serving(spec, r.ip, progress);
+    if (common::running_status(spec, r.ip) != "UP")
+        common::bootstrap_if_needed(spec, cc::plan_node(spec, cc::gcp_catalog(), r.region.empty() ? kDefaultRegion : r.region),
+                                    r.ip, login_user(spec), progress);
+    r.status = common::wait_until_serving(spec, r.ip, progress);
     return record_json(spec, r);
 }
 

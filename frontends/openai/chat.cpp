@@ -7,7 +7,7 @@
 #include "generation_reply.h"
 #include "logprobs_json.h"
 #include "sampling_request.h"
-#include "sse.h"
+#include "stream_options.h"
 
 namespace llmatc::openai {
 
@@ -81,10 +81,9 @@ public:
           ctx_(ctx),
           model_(model),
           logprobs_(logprobs),
-          role_sent_(set->size(), false),
-          include_usage_(include_usage) {
-        id_ = random_id("chatcmpl-");
-        model_id_ = model.id;
+          role_sent_(set->size(), false) {
+        header_.id = random_id("chatcmpl-");
+        header_.model_id = model.id;
     }
 
 protected:
@@ -112,97 +111,63 @@ protected:
     }
 
     HttpResponse build_response(const std::vector<SequenceDelta>& deltas) override {
-        rapidjson::StringBuffer buffer;
-        JsonWriter w(buffer);
-        w.StartObject();
-        write_header(w, "chat.completion");
-        w.Key("choices");
-        w.StartArray();
-        for (size_t s = 0; s < deltas.size(); ++s) {
-            const SequenceDelta& d = deltas[s];
-            w.StartObject();
-            w.Key("index");
-            w.Uint64(s);
-            w.Key("message");
-            w.StartObject();
-            w.Key("role");
-            w.String("assistant");
-            w.Key("content");
-            write_string(w, d.text);
-            w.EndObject();
-            w.Key("logprobs");
-            if (logprobs_) {
-                write_chat_logprobs(w, ctx_.engine, model_,
-                                    generated_entries(d.token_ids, d.logprobs, d.top_logprobs, d.n_top));
-            } else {
-                w.Null();
+        return final_response("chat.completion", [&](JsonWriter& w) {
+            for (size_t s = 0; s < deltas.size(); ++s) {
+                const SequenceDelta& d = deltas[s];
+                w.StartObject();
+                w.Key("index");
+                w.Uint64(s);
+                w.Key("message");
+                w.StartObject();
+                w.Key("role");
+                w.String("assistant");
+                w.Key("content");
+                write_string(w, d.text);
+                w.EndObject();
+                w.Key("logprobs");
+                if (logprobs_) {
+                    write_chat_logprobs(w, ctx_.engine, model_,
+                                        generated_entries(d.token_ids, d.logprobs, d.top_logprobs, d.n_top));
+                } else {
+                    w.Null();
+                }
+                w.Key("finish_reason");
+                if (const char* reason = finish_reason_text(d.finish_reason)) w.String(reason); else w.Null();
+                w.EndObject();
             }
-            w.Key("finish_reason");
-            if (const char* reason = finish_reason_text(d.finish_reason)) w.String(reason); else w.Null();
-            w.EndObject();
-        }
-        w.EndArray();
-        w.Key("usage");
-        write_usage(w);
-        w.EndObject();
-        HttpResponse response;
-        response.body.assign(buffer.GetString(), buffer.GetSize());
-        return response;
+        });
     }
 
 private:
-    void write_header(JsonWriter& w, const char* object) const {
-        w.Key("id");
-        w.String(id_.c_str());
-        w.Key("object");
-        w.String(object);
-        w.Key("created");
-        w.Int64(created_);
-        w.Key("model");
-        write_string(w, model_id_);
-    }
-
     void append_chunk(std::string& out, size_t index, std::string_view text, bool with_role,
                       const std::vector<LogprobEntry>* entries, const char* finish_reason) {
-        rapidjson::StringBuffer buffer;
-        JsonWriter w(buffer);
-        w.StartObject();
-        write_header(w, "chat.completion.chunk");
-        w.Key("choices");
-        w.StartArray();
-        w.StartObject();
-        w.Key("index");
-        w.Uint64(index);
-        w.Key("delta");
-        w.StartObject();
-        if (with_role) {
-            w.Key("role");
-            w.String("assistant");
-        }
-        if (!finish_reason) {
-            w.Key("content");
-            write_string(w, text);
-        }
-        w.EndObject();
-        w.Key("logprobs");
-        if (entries) write_chat_logprobs(w, ctx_.engine, model_, *entries); else w.Null();
-        w.Key("finish_reason");
-        if (finish_reason) w.String(finish_reason); else w.Null();
-        w.EndObject();
-        w.EndArray();
-        if (include_usage_) {
-            w.Key("usage");
-            w.Null();
-        }
-        w.EndObject();
-        append_sse_event(out, std::string_view(buffer.GetString(), buffer.GetSize()));
+        append_chunk_event(out, [&](JsonWriter& w) {
+            w.StartObject();
+            w.Key("index");
+            w.Uint64(index);
+            w.Key("delta");
+            w.StartObject();
+            if (with_role) {
+                w.Key("role");
+                w.String("assistant");
+            }
+            if (!finish_reason) {
+                w.Key("content");
+                write_string(w, text);
+            }
+            w.EndObject();
+            w.Key("logprobs");
+            if (entries) write_chat_logprobs(w, ctx_.engine, model_, *entries); else w.Null();
+            w.Key("finish_reason");
+            if (finish_reason) w.String(finish_reason); else w.Null();
+            w.EndObject();
+        });
     }
 
     const ServerContext& ctx_;
     const ServedModel& model_;
     bool logprobs_;
     std::vector<bool> role_sent_;
-    bool include_usage_;
 };
 
 }  // namespace
@@ -226,13 +191,7 @@ Reply handle_chat_completions(const ServerContext& ctx, const HttpRequest& reque
     const bool logprobs = fields.boolean("logprobs").value_or(false);
     const std::optional<int64_t> top_logprobs = fields.integer("top_logprobs", 0, 20);
     if (top_logprobs && !logprobs) throw bad_request("top_logprobs requires logprobs to be true", "top_logprobs");
-    const bool stream = fields.boolean("stream").value_or(false);
-    bool include_usage = false;
-    if (const rapidjson::Value* so = fields.get("stream_options")) {
-        if (!stream) throw bad_request("stream_options is only allowed when stream is true", "stream_options");
-        if (!so->IsObject()) throw bad_request("stream_options must be an object", "stream_options");
-        include_usage = JsonFields(*so).boolean("include_usage").value_or(false);
-    }
+    const StreamOptions streaming = read_stream_options(fields);
     // max_completion_tokens is the newer name; absent both, generate until the context is full (the engine clamps).
     std::optional<int64_t> max_tokens = fields.integer("max_completion_tokens", 1, std::numeric_limits<int32_t>::max());
     if (!max_tokens) max_tokens = fields.integer("max_tokens", 1, std::numeric_limits<int32_t>::max());
@@ -264,8 +223,8 @@ Reply handle_chat_completions(const ServerContext& ctx, const HttpRequest& reque
     set->submit_all(submissions);
 
     Reply reply;
-    reply.pending = std::make_shared<ChatReply>(ctx, model, logprobs, std::move(set), stream, include_usage,
-                                                static_cast<int64_t>(tokens.size()));
+    reply.pending = std::make_shared<ChatReply>(ctx, model, logprobs, std::move(set), streaming.stream,
+                                                streaming.include_usage, static_cast<int64_t>(tokens.size()));
     return reply;
 }
 

@@ -9,7 +9,7 @@
 #include "generation_reply.h"
 #include "logprobs_json.h"
 #include "sampling_request.h"
-#include "sse.h"
+#include "stream_options.h"
 
 namespace llmatc::openai {
 
@@ -73,10 +73,9 @@ public:
           prompts_(std::move(prompts)),
           options_(options),
           echo_sent_(prompts_.size() * options.best_of, false),
-          text_offsets_(prompts_.size() * options.best_of, 0),
-          stream_include_usage_(include_usage) {
-        id_ = random_id("cmpl-");
-        model_id_ = model.id;
+          text_offsets_(prompts_.size() * options.best_of, 0) {
+        header_.id = random_id("cmpl-");
+        header_.model_id = model.id;
     }
 
 protected:
@@ -90,66 +89,32 @@ protected:
             if (append_stream_error_if_failed(out, d)) continue;
             const bool first = options_.echo && !echo_sent_[s];
             if (!first && d.text.empty() && d.token_ids.empty() && d.finish_reason == LLMATC_FINISH_NONE) continue;
-            rapidjson::StringBuffer buffer;
-            JsonWriter w(buffer);
-            w.StartObject();
-            write_header(w);
-            w.Key("choices");
-            w.StartArray();
-            write_choice(w, s, s, d, first);
-            w.EndArray();
-            if (stream_include_usage_) {
-                w.Key("usage");
-                w.Null();
-            }
-            w.EndObject();
-            append_sse_event(out, std::string_view(buffer.GetString(), buffer.GetSize()));
+            append_chunk_event(out, [&](JsonWriter& w) { write_choice(w, s, s, d, first); });
         }
     }
 
     HttpResponse build_response(const std::vector<SequenceDelta>& deltas) override {
-        rapidjson::StringBuffer buffer;
-        JsonWriter w(buffer);
-        w.StartObject();
-        write_header(w);
-        w.Key("choices");
-        w.StartArray();
-        const size_t per_prompt = static_cast<size_t>(options_.best_of);
-        for (size_t p = 0; p < prompts_.size(); ++p) {
-            // best_of: return the n candidates with the highest cumulative logprob, best first.
-            std::vector<size_t> order(per_prompt);
-            std::iota(order.begin(), order.end(), p * per_prompt);
-            if (options_.best_of > options_.n) {
-                std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-                    return deltas[a].cumulative_logprob > deltas[b].cumulative_logprob;
-                });
-                for (size_t k = options_.n; k < order.size(); ++k) exclude_from_usage(order[k]);
+        // best_of: return the n candidates with the highest cumulative logprob, best first. The losers are excluded
+        // from usage before the usage is written (after the choices).
+        return final_response("text_completion", [&](JsonWriter& w) {
+            const size_t per_prompt = static_cast<size_t>(options_.best_of);
+            for (size_t p = 0; p < prompts_.size(); ++p) {
+                std::vector<size_t> order(per_prompt);
+                std::iota(order.begin(), order.end(), p * per_prompt);
+                if (options_.best_of > options_.n) {
+                    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+                        return deltas[a].cumulative_logprob > deltas[b].cumulative_logprob;
+                    });
+                    for (size_t k = options_.n; k < order.size(); ++k) exclude_from_usage(order[k]);
+                }
+                for (int j = 0; j < options_.n; ++j) {
+                    write_choice(w, order[j], p * options_.n + j, deltas[order[j]], options_.echo);
+                }
             }
-            for (int j = 0; j < options_.n; ++j) {
-                write_choice(w, order[j], p * options_.n + j, deltas[order[j]], options_.echo);
-            }
-        }
-        w.EndArray();
-        w.Key("usage");
-        write_usage(w);
-        w.EndObject();
-        HttpResponse response;
-        response.body.assign(buffer.GetString(), buffer.GetSize());
-        return response;
+        });
     }
 
 private:
-    void write_header(JsonWriter& w) const {
-        w.Key("id");
-        w.String(id_.c_str());
-        w.Key("object");
-        w.String("text_completion");
-        w.Key("created");
-        w.Int64(created_);
-        w.Key("model");
-        write_string(w, model_id_);
-    }
-
     // One choice; `with_echo` puts the prompt (and its logprobs) in front of the generated text.
     void write_choice(JsonWriter& w, size_t sequence, size_t index, const SequenceDelta& d, bool with_echo) {
         const PromptInput& prompt = prompts_[sequence / options_.best_of];
@@ -192,7 +157,6 @@ private:
     CompletionOptions options_;
     std::vector<bool> echo_sent_;
     std::vector<size_t> text_offsets_;
-    bool stream_include_usage_;
 };
 
 }  // namespace
@@ -211,14 +175,8 @@ Reply handle_completions(const ServerContext& ctx, const HttpRequest& request) {
     if (options.best_of < options.n) throw bad_request("best_of must be greater than or equal to n", "best_of");
     options.logprobs = static_cast<int>(fields.integer("logprobs", 0, 20).value_or(-1));
     options.echo = fields.boolean("echo").value_or(false);
-    const bool stream = fields.boolean("stream").value_or(false);
-    bool include_usage = false;
-    if (const rapidjson::Value* so = fields.get("stream_options")) {
-        if (!stream) throw bad_request("stream_options is only allowed when stream is true", "stream_options");
-        if (!so->IsObject()) throw bad_request("stream_options must be an object", "stream_options");
-        include_usage = JsonFields(*so).boolean("include_usage").value_or(false);
-    }
-    if (stream && options.best_of != options.n) {
+    const StreamOptions streaming = read_stream_options(fields);
+    if (streaming.stream && options.best_of != options.n) {
         throw bad_request("best_of must equal n when streaming", "best_of");
     }
     const int64_t max_tokens =
@@ -253,8 +211,8 @@ Reply handle_completions(const ServerContext& ctx, const HttpRequest& request) {
     set->submit_all(submissions);
 
     Reply reply;
-    reply.pending = std::make_shared<CompletionReply>(ctx, model, std::move(prompts), options, std::move(set), stream,
-                                                      include_usage, prompt_tokens);
+    reply.pending = std::make_shared<CompletionReply>(ctx, model, std::move(prompts), options, std::move(set),
+                                                      streaming.stream, streaming.include_usage, prompt_tokens);
     return reply;
 }
 

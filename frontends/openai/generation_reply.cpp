@@ -20,13 +20,14 @@ const char* finish_reason_text(llmatc_finish_reason reason) {
 
 GenerationReply::GenerationReply(std::shared_ptr<GenerationSet> set, bool stream, bool include_usage,
                                  int64_t prompt_tokens)
-    : created_(static_cast<int64_t>(std::time(nullptr))),
-      set_(std::move(set)),
+    : set_(std::move(set)),
       stream_(stream),
       include_usage_(include_usage),
       prompt_tokens_(prompt_tokens),
       generated_(set_->size(), 0),
-      counted_(set_->size(), true) {}
+      counted_(set_->size(), true) {
+    header_.created = static_cast<int64_t>(std::time(nullptr));
+}
 
 GenerationReply::~GenerationReply() { set_->set_wake(nullptr); }
 
@@ -59,6 +60,18 @@ void GenerationReply::write_usage(JsonWriter& w) const {
     w.Key("total_tokens");
     w.Int64(u.prompt_tokens + u.completion_tokens);
     w.EndObject();
+}
+
+void GenerationReply::append_chunk_event(std::string& out, const JsonPartWriter& write_choices) const {
+    JsonPartWriter null_usage;
+    if (include_usage_) null_usage = [](JsonWriter& w) { w.Null(); };
+    append_sse_event(out, reply_object_json(header_, chunk_object(), write_choices, null_usage));
+}
+
+HttpResponse GenerationReply::final_response(const char* object, const JsonPartWriter& write_choices) const {
+    HttpResponse response;
+    response.body = reply_object_json(header_, object, write_choices, [this](JsonWriter& w) { write_usage(w); });
+    return response;
 }
 
 bool GenerationReply::append_stream_error_if_failed(std::string& out, const SequenceDelta& delta) {
@@ -94,24 +107,9 @@ bool GenerationReply::poll(std::string& out) {
     write_stream_events(events, out);
     if (finished) {
         if (include_usage_) {
-            rapidjson::StringBuffer buffer;
-            JsonWriter w(buffer);
-            w.StartObject();
-            w.Key("id");
-            w.String(id_.c_str());
-            w.Key("object");
-            w.String(chunk_object());
-            w.Key("created");
-            w.Int64(created_);
-            w.Key("model");
-            write_string(w, model_id_);
-            w.Key("choices");
-            w.StartArray();
-            w.EndArray();
-            w.Key("usage");
-            write_usage(w);
-            w.EndObject();
-            append_sse_event(out, std::string_view(buffer.GetString(), buffer.GetSize()));
+            // OpenAI closes a stream with usage in a chunk of its own, with no choices.
+            append_sse_event(out, reply_object_json(header_, chunk_object(), [](JsonWriter&) {},
+                                                    [this](JsonWriter& w) { write_usage(w); }));
         }
         append_sse_done(out);
         done_ = true;

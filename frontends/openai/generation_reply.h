@@ -10,6 +10,7 @@
 #include "generation.h"
 #include "http_types.h"
 #include "json_fields.h"
+#include "reply_json.h"
 
 namespace llmatc::openai {
 
@@ -36,14 +37,17 @@ protected:
 
     // Writes {"prompt_tokens", "completion_tokens", "total_tokens"} for the sequences counted so far.
     void write_usage(JsonWriter& w) const;
+    // Appends one stream chunk (object chunk_object(), the choices `write_choices` writes) as an SSE event. It
+    // carries "usage": null when the client asked for stream usage, as OpenAI's chunks do.
+    void append_chunk_event(std::string& out, const JsonPartWriter& write_choices) const;
+    // The complete non-streamed response: object `object`, the choices, and the usage counts.
+    HttpResponse final_response(const char* object, const JsonPartWriter& write_choices) const;
     // Excludes a sequence from completion_tokens (best_of candidates not returned).
     void exclude_from_usage(size_t sequence) { counted_.at(sequence) = false; }
     // When `delta` says its sequence failed inside the engine, writes an SSE error event for it and returns true.
     static bool append_stream_error_if_failed(std::string& out, const SequenceDelta& delta);
 
-    std::string id_;
-    int64_t created_;
-    std::string model_id_;
+    ReplyHeader header_;  // id and model_id set by the subclass's constructor; created set here
 
 private:
     void note_totals(const std::vector<SequenceEvent>& events);

@@ -9,8 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "checkpoint/dtype.h"
 #include "cuda/cuda_batch_plan.h"
 #include "cuda/cuda_error.h"
+#include "cuda/cuda_guarded.h"
 #include "cuda/cuda_host.h"
 #include "cuda/cuda_kernels.h"
 #include "cuda/cuda_sample.h"
@@ -24,24 +26,11 @@ CudaBackend& backend(void* ctx) { return *static_cast<CudaBackend*>(ctx); }
 // Runs `body` with the backend's device current, turning every exception into a status and the thread's message.
 template <class Body>
 llmatc_status guarded(void* ctx, const char* function, Body&& body) noexcept {
-    try {
+    return cuda::guarded(function, [&] {
         if (!ctx) fail(LLMATC_ERR_INVALID_ARGUMENT, std::string(function) + ": backend context is NULL");
         check_cuda(cudaSetDevice(backend(ctx).device), "cudaSetDevice");
         body(backend(ctx));
-        return LLMATC_OK;
-    } catch (const CudaError& e) {
-        host_set_error(e.what());
-        return e.status();
-    } catch (const std::bad_alloc&) {
-        host_set_error(std::string("cuda backend: ") + function + ": out of host memory");
-        return LLMATC_ERR_OUT_OF_MEMORY;
-    } catch (const std::exception& e) {
-        host_set_error(std::string("cuda backend: ") + function + ": " + e.what());
-        return LLMATC_ERR_INTERNAL;
-    } catch (...) {
-        host_set_error(std::string("cuda backend: ") + function + ": unknown exception");
-        return LLMATC_ERR_INTERNAL;
-    }
+    });
 }
 
 void require(bool ok, const char* kernel, const std::string& what) {

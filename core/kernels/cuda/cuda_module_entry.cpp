@@ -10,6 +10,7 @@
 
 #include "cuda/cuda_backend.h"
 #include "cuda/cuda_error.h"
+#include "cuda/cuda_guarded.h"
 #include "cuda/cuda_host.h"
 #include "cuda/cuda_module_abi.h"
 #ifdef LLMATC_HAVE_NCCL
@@ -31,26 +32,6 @@ void host_set_error(const std::string& message) {
 }
 
 namespace {
-
-template <class Body>
-llmatc_status guarded(const char* function, Body&& body) noexcept {
-    try {
-        body();
-        return LLMATC_OK;
-    } catch (const CudaError& e) {
-        host_set_error(e.what());
-        return e.status();
-    } catch (const std::bad_alloc&) {
-        host_set_error(std::string("cuda backend: ") + function + ": out of host memory");
-        return LLMATC_ERR_OUT_OF_MEMORY;
-    } catch (const std::exception& e) {
-        host_set_error(std::string("cuda backend: ") + function + ": " + e.what());
-        return LLMATC_ERR_INTERNAL;
-    } catch (...) {
-        host_set_error(std::string("cuda backend: ") + function + ": unknown exception");
-        return LLMATC_ERR_INTERNAL;
-    }
-}
 
 llmatc_status device_count(int32_t* out) {
     return guarded("device_count", [&] {

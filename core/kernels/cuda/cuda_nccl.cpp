@@ -12,6 +12,7 @@
 
 #include "cuda/cuda_backend.h"
 #include "cuda/cuda_error.h"
+#include "cuda/cuda_guarded.h"
 #include "cuda/cuda_host.h"
 
 struct llmatc_nccl_group {
@@ -28,26 +29,6 @@ void check_nccl(ncclResult_t result, const char* call) {
     if (result == ncclSuccess) return;
     fail(result == ncclSystemError ? LLMATC_ERR_IO : LLMATC_ERR_INTERNAL,
          std::string(call) + ": " + ncclGetErrorString(result) + " (" + ncclGetLastError(nullptr) + ")");
-}
-
-template <class Body>
-llmatc_status guarded(const char* function, Body&& body) noexcept {
-    try {
-        body();
-        return LLMATC_OK;
-    } catch (const CudaError& e) {
-        host_set_error(e.what());
-        return e.status();
-    } catch (const std::bad_alloc&) {
-        host_set_error(std::string("cuda backend: ") + function + ": out of host memory");
-        return LLMATC_ERR_OUT_OF_MEMORY;
-    } catch (const std::exception& e) {
-        host_set_error(std::string("cuda backend: ") + function + ": " + e.what());
-        return LLMATC_ERR_INTERNAL;
-    } catch (...) {
-        host_set_error(std::string("cuda backend: ") + function + ": unknown exception");
-        return LLMATC_ERR_INTERNAL;
-    }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 
+#include "checkpoint/dtype.h"
 #include "cuda/cuda_error.h"
 #include "cuda/cuda_kernels.h"
 
@@ -22,20 +23,6 @@ size_t dtype_size(llmatc_dtype dtype) {
         case LLMATC_DTYPE_BF16: return 2;
         default: return 0;
     }
-}
-
-const char* dtype_name(llmatc_dtype dtype) {
-    switch (dtype) {
-        case LLMATC_DTYPE_F32: return "F32";
-        case LLMATC_DTYPE_F16: return "F16";
-        case LLMATC_DTYPE_BF16: return "BF16";
-        case LLMATC_DTYPE_Q8_0: return "Q8_0";
-        case LLMATC_DTYPE_Q4_0: return "Q4_0";
-        case LLMATC_DTYPE_Q4_K: return "Q4_K";
-        case LLMATC_DTYPE_I32: return "I32";
-        case LLMATC_DTYPE_I64: return "I64";
-    }
-    return "unknown";
 }
 
 PinnedUploader::~PinnedUploader() {

@@ -24,7 +24,6 @@ struct llmatc_weight {
 namespace llmatc::cuda {
 
 size_t dtype_size(llmatc_dtype dtype);  // 4, 2 or 2; 0 for a dtype this backend does not hold
-const char* dtype_name(llmatc_dtype dtype);
 
 // Two pinned host buffers that alternate: one is filled from the (memory-mapped) source while the other's copy to
 // the device runs. Kept by the backend and reused for every weight.
