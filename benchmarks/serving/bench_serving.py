@@ -105,6 +105,7 @@ def run_one(endpoint, args, model, prompt):
             return result
         last = None
         chunks_with_text = 0
+        finish_reason = None
         for raw in response:  # http.client undoes the chunked encoding; SSE lines arrive one by one
             line = raw.strip()
             if not line.startswith(b"data:"):
@@ -120,6 +121,7 @@ def run_one(endpoint, args, model, prompt):
             if not choices:
                 continue
             c = choices[0]
+            finish_reason = c.get("finish_reason") or finish_reason
             text = c.get("text") if args.endpoint == "completions" else (c.get("delta") or {}).get("content")
             if not text:
                 continue
@@ -133,7 +135,9 @@ def run_one(endpoint, args, model, prompt):
         conn.close()
         result["latency"] = time.perf_counter() - start
         if not result["output_tokens"]:
-            result["output_tokens"] = chunks_with_text  # a server without usage in streams: one token per chunk
+            # A server without usage in streams (llama-cpp-python's): a "length" finish means exactly max_tokens;
+            # otherwise count one token per chunk with text.
+            result["output_tokens"] = args.output_len if finish_reason == "length" else chunks_with_text
         result["ok"] = result["ttft"] is not None
         if not result["ok"]:
             result["error"] = "no text streamed"

@@ -21,7 +21,7 @@ constexpr uint64_t kDefaultAlignment = 32;
 constexpr uint32_t kMaxDims = 4;
 
 // ggml's tensor type numbers (ggml.h), for the types this reader accepts.
-enum GgmlType : uint32_t { kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ8_0 = 8, kBF16 = 30 };
+enum GgmlType : uint32_t { kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ8_0 = 8, kQ4_K = 12, kBF16 = 30 };
 // GGUF metadata value types.
 enum GgufType : uint32_t {
     kU8 = 0, kI8, kU16, kI16, kU32, kI32, kF32v, kBool, kString, kArray, kU64, kI64, kF64
@@ -95,6 +95,80 @@ GgufValue read_scalar(Cursor& c, uint32_t type, const std::string& file, const s
     }
 }
 
+struct HeaderCounts {
+    uint64_t n_tensors, n_kv;
+};
+
+HeaderCounts read_header(Cursor& c, uint64_t size, const std::string& file) {
+    if (c.get<uint32_t>("the magic") != kGgufMagic)
+        throw Error(LLMATC_ERR_CORRUPT, file + ": not a GGUF file (bad magic)");
+    const uint32_t version = c.get<uint32_t>("the version");
+    if (version != 2 && version != 3)
+        throw Error(LLMATC_ERR_UNSUPPORTED, file + ": GGUF version " + std::to_string(version) +
+                                                " is not supported (2 or 3)");
+    const uint64_t n_tensors = c.get<uint64_t>("the tensor count");
+    const uint64_t n_kv = c.get<uint64_t>("the metadata count");
+    // Each entry takes at least 8 bytes of header; this bounds allocations driven by a corrupt count.
+    if (n_tensors > size / 8 || n_kv > size / 8)
+        throw Error(LLMATC_ERR_CORRUPT, file + ": GGUF header counts exceed the file size");
+    return {n_tensors, n_kv};
+}
+
+// Reads an array's items as T (integers and floats converted), or throws naming the key.
+template <class T>
+std::vector<T> read_numeric_array(Cursor& c, uint32_t item_type, uint64_t n, const std::string& file,
+                                  const std::string& key) {
+    if (scalar_size(item_type) == 0 || item_type == kBool)
+        throw Error(LLMATC_ERR_CORRUPT, file + ": metadata array '" + key + "' has item type " +
+                                            std::to_string(item_type) + " (numbers expected)");
+    std::vector<T> out;
+    out.reserve(size_t(n));
+    for (uint64_t k = 0; k < n; ++k) {
+        const GgufValue v = read_scalar(c, item_type, file, key);
+        if (const auto* i = std::get_if<int64_t>(&v)) out.push_back(T(*i));
+        else if (const auto* u = std::get_if<uint64_t>(&v)) out.push_back(T(*u));
+        else out.push_back(T(std::get<double>(v)));
+    }
+    return out;
+}
+
+// The metadata section: scalars into `scalars`; arrays are skipped, except the tokenizer vocabulary, which is kept
+// in `vocab` when given (tokens, scores, token types). `token_count` receives tokenizer.ggml.tokens' length.
+void read_key_values(Cursor& c, uint64_t n_kv, uint64_t size, const std::string& file,
+                     std::map<std::string, GgufValue>& scalars, GgufTokenizerMetadata* vocab, uint64_t& token_count) {
+    for (uint64_t i = 0; i < n_kv; ++i) {
+        std::string key = c.string("a metadata key");
+        const uint32_t type = c.get<uint32_t>("a metadata type");
+        if (type == kArray) {
+            const uint32_t item_type = c.get<uint32_t>("an array type");
+            const uint64_t n = c.get<uint64_t>("an array length");
+            if (n > size) throw Error(LLMATC_ERR_CORRUPT, file + ": metadata array '" + key + "' is longer than the file");
+            if (key == "tokenizer.ggml.tokens") token_count = n;
+            if (vocab && key == "tokenizer.ggml.tokens") {
+                if (item_type != kString)
+                    throw Error(LLMATC_ERR_CORRUPT, file + ": tokenizer.ggml.tokens is not an array of strings");
+                vocab->tokens.reserve(size_t(n));
+                for (uint64_t k = 0; k < n; ++k) vocab->tokens.push_back(c.string("a token"));
+            } else if (vocab && key == "tokenizer.ggml.scores") {
+                vocab->scores = read_numeric_array<float>(c, item_type, n, file, key);
+            } else if (vocab && key == "tokenizer.ggml.token_type") {
+                vocab->token_types = read_numeric_array<int32_t>(c, item_type, n, file, key);
+            } else if (item_type == kString) {
+                for (uint64_t k = 0; k < n; ++k) c.string("an array string");
+            } else if (const uint64_t each = scalar_size(item_type); each != 0 && n <= size / each) {
+                c.skip(n * each, "an array");
+            } else {
+                throw Error(LLMATC_ERR_CORRUPT, file + ": metadata array '" + key + "' has item type " +
+                                                    std::to_string(item_type) + " or length " + std::to_string(n) +
+                                                    " that cannot be read");
+            }
+            continue;
+        }
+        GgufValue value = read_scalar(c, type, file, key);
+        scalars[std::move(key)] = std::move(value);
+    }
+}
+
 struct TypeInfo {
     llmatc_dtype dtype;
     uint64_t block_elements;
@@ -108,6 +182,7 @@ std::optional<TypeInfo> type_info(uint32_t ggml_type) {
         case kBF16: return TypeInfo{LLMATC_DTYPE_BF16, 1, 2};
         case kQ8_0: return TypeInfo{LLMATC_DTYPE_Q8_0, 32, 34};
         case kQ4_0: return TypeInfo{LLMATC_DTYPE_Q4_0, 32, 18};
+        case kQ4_K: return TypeInfo{LLMATC_DTYPE_Q4_K, 256, 144};
         default: return std::nullopt;
     }
 }
@@ -180,39 +255,9 @@ double GgufFile::meta_double(const std::string& key, double fallback) const {
 void GgufFile::read(const uint8_t* data, uint64_t size) {
     const std::string file = path().string();
     Cursor c(data, size, file);
-    if (c.get<uint32_t>("the magic") != kGgufMagic)
-        throw Error(LLMATC_ERR_CORRUPT, file + ": not a GGUF file (bad magic)");
-    const uint32_t version = c.get<uint32_t>("the version");
-    if (version != 2 && version != 3)
-        throw Error(LLMATC_ERR_UNSUPPORTED, file + ": GGUF version " + std::to_string(version) +
-                                                " is not supported (2 or 3)");
-    const uint64_t n_tensors = c.get<uint64_t>("the tensor count");
-    const uint64_t n_kv = c.get<uint64_t>("the metadata count");
-    // Each entry takes at least 8 bytes of header; this bounds allocations driven by a corrupt count.
-    if (n_tensors > size / 8 || n_kv > size / 8)
-        throw Error(LLMATC_ERR_CORRUPT, file + ": GGUF header counts exceed the file size");
-
-    for (uint64_t i = 0; i < n_kv; ++i) {
-        std::string key = c.string("a metadata key");
-        const uint32_t type = c.get<uint32_t>("a metadata type");
-        if (type == kArray) {
-            const uint32_t item_type = c.get<uint32_t>("an array type");
-            const uint64_t n = c.get<uint64_t>("an array length");
-            if (key == "tokenizer.ggml.tokens") vocab_from_tokens_ = n;
-            if (item_type == kString) {
-                for (uint64_t k = 0; k < n; ++k) c.string("an array string");
-            } else if (const uint64_t each = scalar_size(item_type); each != 0 && n <= size / each) {
-                c.skip(n * each, "an array");
-            } else {
-                throw Error(LLMATC_ERR_CORRUPT, file + ": metadata array '" + key + "' has item type " +
-                                                    std::to_string(item_type) + " or length " + std::to_string(n) +
-                                                    " that cannot be read");
-            }
-            continue;
-        }
-        GgufValue value = read_scalar(c, type, file, key);
-        metadata_[std::move(key)] = std::move(value);
-    }
+    const HeaderCounts counts = read_header(c, size, file);
+    const uint64_t n_tensors = counts.n_tensors;
+    read_key_values(c, counts.n_kv, size, file, metadata_, nullptr, vocab_from_tokens_);
 
     const int64_t alignment = meta_int("general.alignment", int64_t(kDefaultAlignment));
     if (alignment <= 0 || (alignment & (alignment - 1)) != 0)
@@ -247,7 +292,7 @@ void GgufFile::read(const uint8_t* data, uint64_t size) {
         if (!type)
             throw Error(LLMATC_ERR_UNSUPPORTED, file + ": tensor '" + info.name + "' has ggml type " +
                                                     std::to_string(ggml_type) +
-                                                    "; supported: F32 (0), F16 (1), Q4_0 (2), Q8_0 (8), BF16 (30)");
+                                                    "; supported: F32 (0), F16 (1), Q4_0 (2), Q8_0 (8), Q4_K (12), BF16 (30)");
         info.type = *type;
         if (uint64_t(ne[0]) % type->block_elements != 0)
             throw Error(LLMATC_ERR_CORRUPT, file + ": tensor '" + info.name + "' rows of " + std::to_string(ne[0]) +
@@ -388,6 +433,17 @@ void GgufFile::build_config() {
     w.String("float32");
     w.EndObject();
     config_json_ = buffer.GetString();
+}
+
+GgufTokenizerMetadata read_gguf_tokenizer_metadata(const std::filesystem::path& path) {
+    const MappedFile file(path);
+    const std::string name = path.string();
+    Cursor c(file.data(), file.size(), name);
+    const HeaderCounts counts = read_header(c, file.size(), name);
+    GgufTokenizerMetadata out;
+    uint64_t token_count = 0;
+    read_key_values(c, counts.n_kv, file.size(), name, out.scalars, &out, token_count);
+    return out;
 }
 
 }  // namespace llmatc::checkpoint_detail

@@ -22,7 +22,7 @@ namespace llmatc::checkpoint_detail {
 using GgufValue = std::variant<int64_t, uint64_t, double, bool, std::string>;
 
 // Opens and validates the whole file up front (GGUF v2/v3): header, metadata, tensor table, every tensor's type
-// (F32, F16, BF16, Q8_0, Q4_0), byte span inside the data section. Tensors of architecture "llama" are renamed to
+// (F32, F16, BF16, Q8_0, Q4_0, Q4_K), byte span inside the data section. Tensors of architecture "llama" are renamed to
 // their Hugging Face names (token_embd.weight -> model.embed_tokens.weight, blk.N.attn_q.weight ->
 // model.layers.N.self_attn.q_proj.weight ...). llama.cpp's converter interleaves the two rotary halves of each
 // q/k head's rows (for its RoPE layout); those two tensors are copied once with the rows put back in Hugging Face
@@ -57,6 +57,20 @@ private:
     std::string config_json_;
     std::vector<int32_t> eos_ids_;
 };
+
+// A GGUF file's tokenizer: the tokenizer.ggml.tokens / scores / token_type arrays (empty when absent) and every
+// scalar metadata value (tokenizer.ggml.model, bos/eos/unk/padding_token_id, add_bos_token, add_eos_token,
+// add_space_prefix, tokenizer.chat_template ...; the arrays' consistency is the consumer's to check).
+struct GgufTokenizerMetadata {
+    std::vector<std::string> tokens;
+    std::vector<float> scores;
+    std::vector<int32_t> token_types;  // llama.cpp's: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte
+    std::map<std::string, GgufValue> scalars;
+};
+
+// Reads only the header and metadata of a GGUF file (no tensor is touched). Throws llmatc::Error naming the file on
+// a malformed or truncated header.
+GgufTokenizerMetadata read_gguf_tokenizer_metadata(const std::filesystem::path& path);
 
 // The Hugging Face name of a llama.cpp tensor name; nullopt for names with no Llama counterpart.
 std::optional<std::string> gguf_to_hf_tensor_name(const std::string& gguf_name);

@@ -8,10 +8,26 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <unordered_set>
 
 #include "util/error.h"
 
 namespace llmatc::checkpoint_detail {
+
+namespace {
+
+// The live mappings, for drop_all_resident_pages.
+std::mutex& registry_mutex() {
+    static std::mutex m;
+    return m;
+}
+std::unordered_set<const MappedFile*>& registry() {
+    static std::unordered_set<const MappedFile*> live;
+    return live;
+}
+
+}  // namespace
 
 MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -40,10 +56,22 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
     }
     // The mapping keeps the file's pages reachable; the descriptor is no longer needed.
     ::close(fd);
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    registry().insert(this);
 }
 
 MappedFile::~MappedFile() {
+    {
+        std::lock_guard<std::mutex> lock(registry_mutex());
+        registry().erase(this);
+    }
     if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+void MappedFile::drop_all_resident_pages() {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    for (const MappedFile* file : registry())
+        if (file->data_ != nullptr) ::madvise(const_cast<uint8_t*>(file->data_), file->size_, MADV_DONTNEED);
 }
 
 }  // namespace llmatc::checkpoint_detail

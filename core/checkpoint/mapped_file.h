@@ -17,6 +17,12 @@ public:
     MappedFile& operator=(const MappedFile&) = delete;
 
     const std::filesystem::path& path() const { return path_; }
+
+    // Unmaps the resident pages of every live mapping from this process (madvise MADV_DONTNEED; safe because the
+    // mappings are private, read-only and never written: a page touched again is read back from the file). Called
+    // once a model's weights have been copied into their kernel layouts, so the checkpoint's pages do not stay
+    // resident beside the copies; weights still read in place simply fault their pages back in.
+    static void drop_all_resident_pages();
     const uint8_t* data() const { return data_; }
     uint64_t size() const { return size_; }
 

@@ -18,6 +18,8 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/continuation_text.h"
+#include "cli/generate_parallel.h"
 #include "engine/engine.h"
 #include "engine/kv_cache.h"
 #include "runtime/loaded_model.h"
@@ -43,62 +45,9 @@ struct GenerateOptions {
     bool json = false;
     bool timings = false;
     bool ignore_eos = false;   // benchmarks: generate exactly max_tokens
+    std::string kv_cache_dtype = "auto";  // auto | f32 | f16 (see EngineOptions)
     std::string dump_logits;   // file for every prompt position's logits (JSON)
-};
-
-// The KV cache of one sequence: ceil(capacity / block_size) blocks in the backend's memory, F32, with the identity
-// block table. Freed through the backend that allocated it.
-class SequenceKvCache {
-public:
-    static constexpr int32_t kBlockSize = 16;
-
-    SequenceKvCache(const llmatc_kernels& kernels, const llmatc_model_desc& desc, int32_t capacity_tokens)
-        : kernels_(kernels) {
-        const int32_t n_blocks = (capacity_tokens + kBlockSize - 1) / kBlockSize;
-        const size_t bytes = size_t(n_blocks) * kBlockSize * size_t(desc.n_kv_heads) * desc.head_dim * sizeof(float);
-        for (int32_t layer = 0; layer < desc.n_layers; ++layer) {
-            for (auto* list : {&k_, &v_}) {
-                void* p = kernels_.alloc(kernels_.ctx, bytes);
-                if (!p) {
-                    release();
-                    throw Error(LLMATC_ERR_OUT_OF_MEMORY, "cannot allocate a KV cache of " +
-                                                              std::to_string(bytes * 2 * desc.n_layers) + " bytes");
-                }
-                list->push_back(p);
-            }
-        }
-        block_table_.resize(n_blocks);
-        std::iota(block_table_.begin(), block_table_.end(), 0);
-        cache_.struct_size = sizeof(cache_);
-        cache_.abi_version = LLMATC_ABI_VERSION;
-        cache_.dtype = LLMATC_DTYPE_F32;
-        cache_.n_layers = desc.n_layers;
-        cache_.n_kv_heads = desc.n_kv_heads;
-        cache_.head_dim = desc.head_dim;
-        cache_.block_size = kBlockSize;
-        cache_.n_blocks = n_blocks;
-        cache_.k = k_.data();
-        cache_.v = v_.data();
-    }
-    ~SequenceKvCache() { release(); }
-    SequenceKvCache(const SequenceKvCache&) = delete;
-    SequenceKvCache& operator=(const SequenceKvCache&) = delete;
-
-    const llmatc_kv_cache& cache() const { return cache_; }
-    const std::vector<int32_t>& block_table() const { return block_table_; }
-
-private:
-    void release() {
-        for (void* p : k_) kernels_.free(kernels_.ctx, p);
-        for (void* p : v_) kernels_.free(kernels_.ctx, p);
-        k_.clear();
-        v_.clear();
-    }
-
-    const llmatc_kernels& kernels_;
-    std::vector<void*> k_, v_;
-    std::vector<int32_t> block_table_;
-    llmatc_kv_cache cache_{};
+    int parallel = 0;          // sequences decoded together; 0 = as many as prompts given (1 without ';')
 };
 
 std::vector<int32_t> parse_id_list(const std::string& text) {
@@ -126,6 +75,7 @@ struct GenerationResult {
     double prompt_seconds = 0.0;
     double decode_seconds = 0.0;
     int decode_steps = 0;
+    uint64_t kv_cache_bytes = 0;
 };
 
 // Writes logits[n_rows, vocab] (row i: the logits after prompt position i) as {"prompt_token_ids", "logits"}.
@@ -147,15 +97,21 @@ void dump_logits(const std::string& path, const std::vector<int32_t>& prompt_ids
 
 // Runs the prompt once through the model and writes every prompt position's raw logits (--dump-logits). A debugging
 // aid outside the engine, which by design reports log-probabilities, not raw logits.
-void dump_prompt_logits(LoadedModel& model, const std::vector<int32_t>& prompt_ids, const std::string& path) {
+// The KV cache holds the prompt only, in `kv_dtype` elements, with the identity block table.
+void dump_prompt_logits(LoadedModel& model, const std::vector<int32_t>& prompt_ids, const std::string& path,
+                        llmatc_dtype kv_dtype) {
     const llmatc_model_desc& desc = model.desc();
     const int32_t n_prompt = int32_t(prompt_ids.size());
-    SequenceKvCache kv(*model.kernels(), desc, n_prompt);
+    constexpr int32_t kBlockSize = 16;
+    const int32_t n_blocks = (n_prompt + kBlockSize - 1) / kBlockSize;
+    engine::KvCacheMemory kv(model.kernels(), desc, kBlockSize, n_blocks, kv_dtype);
+    std::vector<int32_t> block_table(static_cast<size_t>(n_blocks));
+    std::iota(block_table.begin(), block_table.end(), 0);
     std::vector<int32_t> positions(n_prompt), logit_rows(n_prompt);
     std::iota(positions.begin(), positions.end(), 0);
     std::iota(logit_rows.begin(), logit_rows.end(), 0);
     std::vector<float> logits(size_t(n_prompt) * desc.vocab_size);
-    llmatc_batch_seq seq{kv.block_table().data(), int32_t(kv.block_table().size()), 0, n_prompt, 0};
+    llmatc_batch_seq seq{block_table.data(), n_blocks, 0, n_prompt, 0};
     llmatc_batch batch{};
     batch.struct_size = sizeof(batch);
     batch.abi_version = LLMATC_ABI_VERSION;
@@ -167,7 +123,7 @@ void dump_prompt_logits(LoadedModel& model, const std::vector<int32_t>& prompt_i
     batch.n_logit_rows = n_prompt;
     batch.logit_rows = logit_rows.data();
     batch.logits = logits.data();
-    model.forward(kv.cache(), batch);
+    model.forward(kv.view(), batch);
     dump_logits(path, prompt_ids, logits, desc.vocab_size);
 }
 
@@ -221,7 +177,8 @@ GenerationResult generate(std::unique_ptr<LoadedModel> model, const GenerateOpti
             throw Error(LLMATC_ERR_INVALID_ARGUMENT, "prompt token id " + std::to_string(id) +
                                                          " is outside the vocabulary of " +
                                                          std::to_string(desc.vocab_size));
-    if (!o.dump_logits.empty()) dump_prompt_logits(*model, r.prompt_ids, o.dump_logits);
+    const llmatc_dtype kv_dtype = engine::resolve_kv_cache_dtype(o.kv_cache_dtype, model->weight_dtype());
+    if (!o.dump_logits.empty()) dump_prompt_logits(*model, r.prompt_ids, o.dump_logits, kv_dtype);
     const std::vector<int32_t> eos = model->eos_token_ids();
 
     // One sequence: a KV cache of exactly one full-context sequence, and the whole prompt in one step.
@@ -230,9 +187,13 @@ GenerationResult generate(std::unique_ptr<LoadedModel> model, const GenerateOpti
     eo.max_num_seqs = 1;
     eo.max_num_batched_tokens = std::max(2048, n_prompt);
     eo.max_model_len = desc.max_position_embeddings;
-    eo.kv_cache_memory = engine::kv_block_bytes(desc, eo.block_size) *
+    eo.kv_cache_dtype = o.kv_cache_dtype;
+    eo.kv_cache_memory = engine::kv_block_bytes(desc, eo.block_size, kv_dtype) *
                          uint64_t((eo.max_model_len + eo.block_size - 1) / eo.block_size);
     eo.enable_prefix_caching = false;
+    r.kv_cache_bytes = uint64_t(engine::plan_kv_blocks(desc, eo.block_size, kv_dtype, eo.max_model_len,
+                                                       eo.max_num_seqs, eo.kv_cache_memory)) *
+                       engine::kv_block_bytes(desc, eo.block_size, kv_dtype);
     std::unique_ptr<Engine> engine = Engine::create(std::move(model), eo);
     const llmatc_engine_api* api = engine->api();
 
@@ -279,20 +240,7 @@ GenerationResult generate(std::unique_ptr<LoadedModel> model, const GenerateOpti
         r.decode_steps = int(out.token_ids.size()) - 1;
     }
 
-    // The continuation as it reads after the prompt in the decoded whole, so a new word keeps its leading space.
-    std::vector<int32_t> whole = r.prompt_ids;
-    whole.insert(whole.end(), r.token_ids.begin(), r.token_ids.end());
-    std::string full, prompt_text;
-    auto append = [](const char* d, size_t n, void* u) { static_cast<std::string*>(u)->append(d, n); };
-    check_status(api->detokenize(api->engine, nullptr, 0, whole.data(), whole.size(), 1, append, &full), "decode");
-    check_status(api->detokenize(api->engine, nullptr, 0, r.prompt_ids.data(), r.prompt_ids.size(), 1, append,
-                                 &prompt_text), "decode");
-    if (full.compare(0, prompt_text.size(), prompt_text) == 0) {
-        r.text = full.substr(prompt_text.size());
-    } else {
-        check_status(api->detokenize(api->engine, nullptr, 0, r.token_ids.data(), r.token_ids.size(), 1, append,
-                                     &r.text), "decode");
-    }
+    r.text = continuation_text(*api, r.prompt_ids, r.token_ids);
     return r;
 }
 
@@ -327,6 +275,8 @@ std::string result_json(const GenerationResult& r, bool with_timings) {
         w.Double(r.decode_seconds);
         w.Key("generation_tokens_per_s");
         w.Double(r.decode_seconds > 0 ? double(r.decode_steps) / r.decode_seconds : 0.0);
+        w.Key("kv_cache_bytes");
+        w.Uint64(r.kv_cache_bytes);
         w.EndObject();
     }
     w.EndObject();
@@ -340,8 +290,53 @@ void check_options(const GenerateOptions& o) {
     if (!(o.top_p > 0.0 && o.top_p <= 1.0)) bad("--top-p must be in (0, 1]");
     if (o.top_k < -1) bad("--top-k must be -1, 0 (no cut) or positive");
     if (o.load.threads < 0) bad("--threads must be 0 (all cores) or positive");
+    if (o.kv_cache_dtype != "auto" && o.kv_cache_dtype != "f32" && o.kv_cache_dtype != "f16")
+        bad("--kv-cache-dtype must be auto, f32 or f16 (got '" + o.kv_cache_dtype + "')");
     if (o.load.tensor_parallel_size < 1 || o.load.tensor_parallel_size > 64)
         bad("--tensor-parallel-size must be in [1, 64]");
+    if (o.parallel < 0 || o.parallel > 1024) bad("--parallel must be in [1, 1024]");
+    if (o.parallel > 1 && !o.dump_logits.empty()) bad("--dump-logits works with one sequence, not --parallel");
+}
+
+// The prompts of a --parallel run: --prompt-ids may hold several prompts separated by ';'. One prompt is decoded
+// N times over; otherwise there must be exactly N prompts.
+std::vector<std::vector<int32_t>> parallel_prompts(const GenerateOptions& o, const Tokenizer& tokenizer) {
+    std::vector<std::vector<int32_t>> prompts;
+    if (o.prompt_ids.empty()) {
+        prompts.push_back(tokenizer.encode(o.prompt, true));
+    } else {
+        std::stringstream in(o.prompt_ids);
+        std::string one;
+        while (std::getline(in, one, ';')) prompts.push_back(parse_id_list(one));
+    }
+    const size_t n = o.parallel > 0 ? size_t(o.parallel) : prompts.size();
+    if (prompts.size() == 1) prompts.resize(n, prompts.front());
+    if (prompts.size() != n)
+        throw Error(LLMATC_ERR_INVALID_ARGUMENT, "--parallel " + std::to_string(n) + " needs 1 or " +
+                                                     std::to_string(n) + " prompts in --prompt-ids, got " +
+                                                     std::to_string(prompts.size()));
+    return prompts;
+}
+
+int run_parallel(const GenerateOptions& o) {
+    std::unique_ptr<LoadedModel> model = LoadedModel::load(o.load);
+    ParallelGenerateOptions po;
+    po.prompts = parallel_prompts(o, model->tokenizer());
+    po.max_tokens = o.max_tokens;
+    po.temperature = o.temperature;
+    po.top_p = o.top_p;
+    po.top_k = o.top_k;
+    po.seed = o.seed;
+    po.ignore_eos = o.ignore_eos;
+    po.kv_cache_dtype = o.kv_cache_dtype;
+    const ParallelGeneration result = generate_parallel(std::move(model), po);
+    if (o.json) {
+        std::printf("%s\n", parallel_result_json(result, o.timings).c_str());
+    } else {
+        for (size_t i = 0; i < result.sequences.size(); ++i)
+            std::printf("[%zu] %s\n", i, result.sequences[i].text.c_str());
+    }
+    return 0;
 }
 
 }  // namespace
@@ -374,12 +369,19 @@ int cmd_generate(int argc, char** argv) {
         ("quantization", po::value(&o.load.quantization), "weight storage: f32, f16, bf16, q8_0, q4_0, q4_k "
                                                           "(default: the checkpoint's dtypes)")
         ("device", po::value(&o.load.device)->default_value("auto"), "cpu | cuda | auto")
+        ("kv-cache-dtype", po::value(&o.kv_cache_dtype)->default_value("auto"), "KV cache element type: auto "
+                                                                                 "(F32 for F32 weights, else F16), "
+                                                                                 "f32 or f16")
         ("tensor-parallel-size", po::value(&o.load.tensor_parallel_size)->default_value(1),
          "split the model over N ranks (one per GPU, or N CPU ranks sharing the cores)")
         ("json", po::bool_switch(&o.json), "print one JSON object instead of the streamed text")
         ("timings", po::bool_switch(&o.timings), "with --json: add \"timings\" (prompt and generation tokens/s)")
         ("ignore-eos", po::bool_switch(&o.ignore_eos), "do not stop at EOS ids: generate exactly --max-tokens "
                                                       "(for benchmarks)")
+        ("parallel", po::value(&o.parallel), "decode N sequences together as one batch: the prompt N times, or N "
+                                             "prompts given as --prompt-ids 'IDS;IDS;...' (default: one per prompt); "
+                                             "--json prints {\"parallel\", \"sequences\": [...]} and --timings the "
+                                             "aggregate tokens/s of the steps where all N decode")
         ("dump-logits", po::value(&o.dump_logits), "debugging: write the logits after every prompt position to "
                                                    "FILE as JSON {\"prompt_token_ids\", \"logits\"} (the last row "
                                                    "is the first generated token's)");
@@ -394,6 +396,7 @@ int cmd_generate(int argc, char** argv) {
         po::notify(vm);
         if (!vm.count("prompt") && !vm.count("prompt-ids")) throw po::error("give --prompt TEXT (or --prompt-ids)");
         if (vm.count("prompt") && vm.count("prompt-ids")) throw po::error("give --prompt or --prompt-ids, not both");
+        if (vm.count("parallel") && o.parallel < 1) throw po::error("--parallel must be in [1, 1024]");
         if (!seed_text.empty()) {
             size_t used = 0;
             try {
@@ -410,6 +413,7 @@ int cmd_generate(int argc, char** argv) {
     }
 
     o.load.name = o.load.path;
+    if (o.parallel > 1 || o.prompt_ids.find(';') != std::string::npos) return run_parallel(o);
     const GenerationResult result = generate(LoadedModel::load(o.load), o);
     if (o.json) std::printf("%s\n", result_json(result, o.timings).c_str());
     spdlog::debug("generated {} tokens ({})", result.token_ids.size(), result.finish_reason);

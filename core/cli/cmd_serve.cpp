@@ -61,7 +61,7 @@ struct RawFlags {
     int threads = 0, http_threads = 2, max_model_len = 0, max_num_seqs = 16, max_num_batched_tokens = 2048;
     int tensor_parallel_size = 0;
     double gpu_memory_utilization = 0.9;
-    std::string kv_cache_memory, max_body_bytes;
+    std::string kv_cache_memory, kv_cache_dtype, max_body_bytes;
     int grace_seconds = 10;
 };
 
@@ -108,6 +108,8 @@ po::options_description describe_flags(RawFlags& f) {
         ("max-num-batched-tokens", po::value(&f.max_num_batched_tokens), "most tokens in one step (default 2048)")
         ("kv-cache-memory", po::value(&f.kv_cache_memory), "KV cache size, e.g. 2G or 536870912 (default: a "
                                                            "fraction of free RAM)")
+        ("kv-cache-dtype", po::value(&f.kv_cache_dtype), "KV cache element type: auto (F32 for F32 weights, else "
+                                                         "F16), f32 or f16 (default auto)")
         ("enable-prefix-caching", "share KV blocks of common prompt prefixes (the default)")
         ("no-prefix-caching", "do not share KV blocks between requests");
     po::options_description cluster("Cluster (serve elsewhere; without -c or --cloud the model is served here)");
@@ -173,6 +175,7 @@ ServeOptions build_options(const RawFlags& f, const po::variables_map& vm) {
     if (given("max-num-seqs")) o.max_num_seqs = f.max_num_seqs;
     if (given("max-num-batched-tokens")) o.max_num_batched_tokens = f.max_num_batched_tokens;
     if (given("kv-cache-memory")) o.kv_cache_memory = parse_byte_size(f.kv_cache_memory, "--kv-cache-memory");
+    if (given("kv-cache-dtype")) o.kv_cache_dtype = f.kv_cache_dtype;
     if (given("enable-prefix-caching") && given("no-prefix-caching")) {
         throw po::error("give --enable-prefix-caching or --no-prefix-caching, not both");
     }
@@ -197,6 +200,8 @@ void check_options(const ServeOptions& o) {
     if (o.max_body_bytes < 1024) bad("--max-body-bytes must be at least 1K");
     if (o.idle_minutes_to_autostop < -1) bad("--idle-minutes-to-autostop must be -1 (never) or more");
     if (o.device != "auto" && o.device != "cpu" && o.device != "cuda") bad("--device must be cpu, cuda or auto");
+    if (o.kv_cache_dtype != "auto" && o.kv_cache_dtype != "f32" && o.kv_cache_dtype != "f16")
+        bad("--kv-cache-dtype must be auto, f32 or f16 (got '" + o.kv_cache_dtype + "')");
     static const char* kQuantizations[] = {"", "f32", "f16", "bf16", "q8_0", "q4_0", "q4_k"};
     bool known = false;
     for (const char* q : kQuantizations) known = known || o.quantization == q;
@@ -224,9 +229,10 @@ void print_dryrun(const ServeOptions& o) {
                 o.source.empty() ? "" : " from ", o.source.c_str(), o.host.c_str(), unsigned(o.port),
                 (o.served_model_name.empty() ? o.name : o.served_model_name).c_str());
     std::printf("  engine: max-model-len %d, max-num-seqs %d, max-num-batched-tokens %d, kv-cache-memory %llu, "
-                "prefix caching %s, threads %d\n",
+                "kv-cache-dtype %s, prefix caching %s, threads %d\n",
                 o.max_model_len, o.max_num_seqs, o.max_num_batched_tokens,
-                static_cast<unsigned long long>(o.kv_cache_memory), o.enable_prefix_caching ? "on" : "off", o.threads);
+                static_cast<unsigned long long>(o.kv_cache_memory), o.kv_cache_dtype.c_str(),
+                o.enable_prefix_caching ? "on" : "off", o.threads);
     std::printf("  api key: %s\n", o.api_key.empty() ? "none" : "set");
 }
 

@@ -118,6 +118,7 @@ int serve_foreground(const ServeOptions& o) {
     engine_options.max_num_seqs = o.max_num_seqs;
     engine_options.max_num_batched_tokens = o.max_num_batched_tokens;
     engine_options.kv_cache_memory = o.kv_cache_memory;
+    engine_options.kv_cache_dtype = o.kv_cache_dtype;
     engine_options.enable_prefix_caching = o.enable_prefix_caching;
     std::unique_ptr<Engine> engine = Engine::create(std::move(model), engine_options);
 

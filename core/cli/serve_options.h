@@ -41,6 +41,7 @@ struct ServeOptions {
     int max_num_seqs = 16;
     int max_num_batched_tokens = 2048;
     uint64_t kv_cache_memory = 0;   // bytes; 0 = a fraction of free RAM
+    std::string kv_cache_dtype = "auto";  // auto (F32 for F32 weights, else F16) | f32 | f16
     bool enable_prefix_caching = true;
     uint64_t max_body_bytes = 8 << 20;
     int grace_seconds = 10;

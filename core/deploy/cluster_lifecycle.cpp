@@ -232,6 +232,7 @@ std::vector<std::string> server_argv_for(const cli::ServeOptions& o, const fs::p
     if (o.max_num_batched_tokens != defaults.max_num_batched_tokens)
         add("--max-num-batched-tokens", std::to_string(o.max_num_batched_tokens));
     if (o.kv_cache_memory != defaults.kv_cache_memory) add("--kv-cache-memory", std::to_string(o.kv_cache_memory));
+    if (o.kv_cache_dtype != defaults.kv_cache_dtype) add("--kv-cache-dtype", o.kv_cache_dtype);
     if (o.no_api_key) argv.push_back("--no-api-key");
     return argv;
 }

@@ -80,6 +80,7 @@ make_setters() {
     str("chat_template", &O::chat_template_file);
     str("quantization", &O::quantization);
     str("device", &O::device);
+    str("kv_cache_dtype", &O::kv_cache_dtype);
     str("cluster", &O::cluster);
     str("cloud", &O::cloud);
     str("region", &O::region);

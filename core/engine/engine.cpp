@@ -61,9 +61,11 @@ EngineImpl::EngineImpl(std::unique_ptr<LoadedModel> model, const EngineOptions& 
     // Not told a size: a model on a GPU offers its device budget (--gpu-memory-utilization); 0 sizes from RAM.
     const uint64_t kv_cache_memory =
         options.kv_cache_memory > 0 ? options.kv_cache_memory : model_->kv_cache_budget_bytes();
-    const int32_t n_blocks = plan_kv_blocks(desc, options.block_size, max_model_len_, options.max_num_seqs,
+    const llmatc_dtype kv_dtype = resolve_kv_cache_dtype(options.kv_cache_dtype, model_->weight_dtype());
+    const int32_t n_blocks = plan_kv_blocks(desc, options.block_size, kv_dtype, max_model_len_, options.max_num_seqs,
                                             kv_cache_memory);
-    kv_ = std::make_unique<KvCacheMemory>(model_->kernels(), desc, options.block_size, n_blocks);
+    kv_ = std::make_unique<KvCacheMemory>(model_->kernels(), desc, options.block_size, n_blocks, kv_dtype);
+    metrics_.set_cache_config(kv_dtype_name(kv_dtype), options.block_size, n_blocks, kv_->bytes());
     blocks_ = std::make_unique<BlockManager>(n_blocks, options.block_size, options.enable_prefix_caching);
     device_sampler_ =
         std::make_unique<DeviceSampler>(model_->kernels(), model_->writes_device_logits(), desc.vocab_size);
@@ -88,9 +90,10 @@ EngineImpl::EngineImpl(std::unique_ptr<LoadedModel> model, const EngineOptions& 
     seed_source_.seed(std::random_device{}());
     fill_engine_api(this, &api_);
     update_gauges();
-    spdlog::info("engine: serving '{}' (max_model_len {}, max_num_seqs {}, max_num_batched_tokens {}, prefix caching {})",
+    spdlog::info("engine: serving '{}' (max_model_len {}, max_num_seqs {}, max_num_batched_tokens {}, prefix caching {}, "
+                 "kv cache dtype {})",
                  served_name_, max_model_len_, options.max_num_seqs, options.max_num_batched_tokens,
-                 options.enable_prefix_caching ? "on" : "off");
+                 options.enable_prefix_caching ? "on" : "off", kv_dtype_name(kv_->dtype()));
     step_thread_ = std::thread([this] { step_loop(); });
 }
 

@@ -19,6 +19,7 @@ struct EngineOptions {
     int max_num_batched_tokens = 2048; // tokens per step (prefill chunks + decodes)
     int block_size = 16;               // tokens per KV block
     uint64_t kv_cache_memory = 0;      // bytes for the KV cache; 0 = a fraction of free RAM
+    std::string kv_cache_dtype = "auto";  // "auto" (F32 for F32 weights, else F16), "f32" or "f16"
     bool enable_prefix_caching = true;
     int max_queue = 1024;              // waiting requests before submit answers UNAVAILABLE
 };

@@ -77,8 +77,19 @@ Metrics::Metrics(std::string model_name)
                    480.0, 960.0, 1920.0, 7680.0}),
       labels_("model_name=\"" + escape_label(model_name) + "\"") {}
 
+void Metrics::set_cache_config(const std::string& cache_dtype, int32_t block_size, int64_t num_blocks,
+                               uint64_t bytes) {
+    cache_config_labels_ = labels_ + ",cache_dtype=\"" + escape_label(cache_dtype) + "\",block_size=\"" +
+                           std::to_string(block_size) + "\",num_blocks=\"" + std::to_string(num_blocks) +
+                           "\",kv_cache_bytes=\"" + std::to_string(bytes) + "\"";
+}
+
 std::string Metrics::render() const {
     std::string out;
+    if (!cache_config_labels_.empty()) {
+        header(out, "llmatc_cache_config_info", "gauge", "KV cache configuration (in the labels); always 1.");
+        sample(out, "llmatc_cache_config_info", cache_config_labels_, int64_t(1));
+    }
     header(out, "llmatc_num_requests_running", "gauge", "Number of requests in the running batch.");
     sample(out, "llmatc_num_requests_running", labels_, running.load());
     header(out, "llmatc_num_requests_waiting", "gauge", "Number of requests waiting to be scheduled.");

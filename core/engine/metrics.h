@@ -52,10 +52,14 @@ public:
     Histogram e2e_latency;
 
     void finish(llmatc_finish_reason reason) { finished.at(static_cast<size_t>(reason))++; }
+    // The KV cache's configuration, shown as llmatc_cache_config_info (vLLM's cache_config_info). Call once, before
+    // any thread renders (the engine does so in its constructor).
+    void set_cache_config(const std::string& cache_dtype, int32_t block_size, int64_t num_blocks, uint64_t bytes);
     std::string render() const;
 
 private:
     std::string labels_;
+    std::string cache_config_labels_;  // empty until set_cache_config
 };
 
 }  // namespace llmatc::engine

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/mapped_file.h"
 #include "kernels/backend.h"
 #include "kernels/cuda_loader.h"
 #include "plugin_registry/plugin_registry.h"
@@ -36,6 +37,28 @@ llmatc_dtype weight_storage_for(const std::string& quantization) {
     if (quantization == "q4_k") return LLMATC_DTYPE_Q4_K;
     throw Error(LLMATC_ERR_INVALID_ARGUMENT, "unknown quantization \"" + quantization +
                                                  "\" (expected one of: f32, f16, bf16, q8_0, q4_0, q4_k)");
+}
+
+// What the checkpoint's matrices are stored in: F32 when every matrix (a tensor of 2 or more dimensions) is F32,
+// else the dtype of its largest non-F32 matrix. 1-D tensors (norms, biases) are often kept in F32 by checkpoints
+// whose matrices are narrower, and GGUF files may keep the embedding in F32 next to quantized layers.
+llmatc_dtype matrix_dtype(const Checkpoint& checkpoint) {
+    const llmatc_tensor_source* source = checkpoint.source();
+    llmatc_dtype narrower = LLMATC_DTYPE_F32;
+    uint64_t largest = 0;
+    for (const std::string& name : checkpoint.tensor_names()) {
+        llmatc_tensor_view view{};
+        view.struct_size = sizeof(view);
+        view.abi_version = LLMATC_ABI_VERSION;
+        if (source->get(source->ctx, name.c_str(), &view) != LLMATC_OK) continue;  // open() validated every tensor
+        if (view.n_dims < 2 || view.dtype == LLMATC_DTYPE_F32) continue;
+        if (view.dtype == LLMATC_DTYPE_I32 || view.dtype == LLMATC_DTYPE_I64) continue;  // index buffers, not weights
+        if (view.nbytes > largest) {
+            largest = view.nbytes;
+            narrower = view.dtype;
+        }
+    }
+    return narrower;
 }
 
 // cuda: the CUDA module on device 0, or an error saying why not; auto: the same, else the CPU (logged).
@@ -126,6 +149,7 @@ public:
     const std::string& chat_template() const override { return chat_template_; }
     const std::string& plugin_name() const override { return plugin_name_; }
     const std::string& path() const override { return path_; }
+    llmatc_dtype weight_dtype() const override { return weight_dtype_; }
 
     void forward(const llmatc_kv_cache& cache, const llmatc_batch& batch) override {
         if (tensor_parallel_) {
@@ -145,6 +169,7 @@ private:
 
     std::string path_;
     std::string plugin_name_;
+    llmatc_dtype weight_dtype_ = LLMATC_DTYPE_F32;
     uint32_t plugin_abi_version_ = 0;  // the ABI the model plugin was built for
     double gpu_memory_utilization_;
     // Declaration order is destruction order reversed: the model's weights live on the backends and may point into
@@ -176,6 +201,7 @@ LoadedModelImpl::LoadedModelImpl(const ModelLoadOptions& options)
     const llmatc_dtype storage = weight_storage_for(options.quantization);
 
     checkpoint_ = Checkpoint::open(path_);
+    weight_dtype_ = int(storage) >= 0 ? storage : matrix_dtype(*checkpoint_);
     PluginRegistry& registry = PluginRegistry::instance();
     const std::string& config = checkpoint_->config_json();
     const PluginRecord& record =
@@ -193,6 +219,9 @@ LoadedModelImpl::LoadedModelImpl(const ModelLoadOptions& options)
     published_kernels_.publish(backends_[0]->table());
     if (backends_.size() > 1) create_tensor_parallel(config, storage);
     else create_single(config, storage);
+    // The weights now live in their kernel layouts (or are read in place and fault back in): let the checkpoint's
+    // mapped pages go, so resident memory is the weights once, not twice.
+    checkpoint_detail::MappedFile::drop_all_resident_pages();
 
     tokenizer_ = Tokenizer::load(path_);
     if (tokenizer_->vocab_size() > desc_.vocab_size)

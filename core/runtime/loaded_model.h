@@ -43,6 +43,10 @@ public:
     virtual const std::string& chat_template() const = 0;
     virtual const std::string& plugin_name() const = 0;
     virtual const std::string& path() const = 0;
+    // The dtype the model's matrices are stored in: the --quantization asked for, else F32 when every matrix of
+    // the checkpoint is F32 and otherwise its largest narrower matrix's (the engine's "auto" KV cache dtype
+    // follows it: F32 only for F32 models).
+    virtual llmatc_dtype weight_dtype() const = 0;
 
     // Runs one step (see llmatc_model_plugin.forward). Throws llmatc::Error on failure.
     // With tensor parallelism, desc().n_kv_heads is one rank's share and `cache` (allocated by the caller from

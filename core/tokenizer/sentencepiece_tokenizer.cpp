@@ -8,6 +8,7 @@
 #include <sentencepiece_processor.h>
 #include <spdlog/spdlog.h>
 
+#include "tokenizer/gguf_tokenizer_model.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_config.h"
 #include "util/error.h"
@@ -67,10 +68,19 @@ struct Segment {
 class SentencePieceTokenizer final : public Tokenizer {
 public:
     SentencePieceTokenizer(const std::filesystem::path& dir) {
-        const auto model_path = dir / "tokenizer.model";
-        const std::string serialized = read_file(model_path);
+        // A GGUF checkpoint without tokenizer.model: the model is rebuilt from the file's tokenizer.ggml.* metadata.
+        const auto gguf = gguf_without_tokenizer_model(dir);
+        const auto model_path = gguf ? *gguf : dir / "tokenizer.model";
+        std::string serialized;
+        if (gguf) {
+            GgufTokenizerModel built = build_gguf_tokenizer_model(*gguf, read_tokenizer_config(dir / "tokenizer_config.json"));
+            serialized = std::move(built.serialized_model);
+            config_ = std::move(built.config);
+        } else {
+            serialized = read_file(model_path);
+            config_ = read_tokenizer_config(dir / "tokenizer_config.json");
+        }
         load_processor(sp_, serialized, model_path);
-        config_ = read_tokenizer_config(dir / "tokenizer_config.json");
         if (!config_.legacy)
             load_processor(sp_no_dummy_prefix_, serialized + std::string(kNoDummyPrefixPatch, sizeof kNoDummyPrefixPatch),
                            model_path);

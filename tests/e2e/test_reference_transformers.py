@@ -55,13 +55,17 @@ def prompt_ids(vocab_size):
     return [1] + [rng.randrange(3, vocab_size) for _ in range(PROMPT_TOKENS - 1)]
 
 
-def run_generate(model_dir, ids, logits_file):
+def run_generate(model_dir, ids, logits_file, exact):
+    """exact: LLMATC_BF16_ACTIVATIONS=0 and an F32 KV cache: F32 activations everywhere (the exact upcast of BF16
+    weights; --kv-cache-dtype auto would keep keys and values of BF16 weights in F16)."""
+    env = dict(os.environ, LLMATC_BF16_ACTIVATIONS="0" if exact else "1")
     launcher = BUILD_DIR / "llm-atc"
     assert launcher.is_file(), f"{launcher} not built (set LLMATC_BUILD_DIR)"
     proc = subprocess.run([str(launcher), "generate", "--model", str(model_dir), "--threads", "1",
                            "--prompt-ids", ",".join(map(str, ids)), "--temperature", "0",
-                           "--max-tokens", str(NEW_TOKENS), "--json", "--dump-logits", str(logits_file)],
-                          capture_output=True, text=True, timeout=300)
+                           "--max-tokens", str(NEW_TOKENS), "--json", "--dump-logits", str(logits_file),
+                           *(["--kv-cache-dtype", "f32"] if exact else [])],
+                          capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, f"llm-atc generate failed ({proc.returncode}):\n{proc.stderr}"
     return json.loads(proc.stdout), json.loads(logits_file.read_text())
 
@@ -76,20 +80,24 @@ def test_logits_and_greedy_continuation_match_transformers(checkpoint, tmp_path)
     model_dir, dtype = checkpoint
     vocab_size = json.loads((model_dir / "config.json").read_text())["vocab_size"]
     ids = prompt_ids(vocab_size)
-    result, dumped = run_generate(model_dir, ids, tmp_path / "logits.json")
+    result, dumped = run_generate(model_dir, ids, tmp_path / "logits.json", exact=True)
     assert result["prompt_token_ids"] == ids
     ours = torch.tensor(dumped["logits"])
     assert ours.shape == (PROMPT_TOKENS, vocab_size)
 
-    # Against transformers in F32: for BF16 weights this is the exact upcast, the same arithmetic as ours.
+    # Against transformers in F32: for BF16 weights this is the exact upcast, the same arithmetic as ours (with
+    # LLMATC_BF16_ACTIVATIONS=0).
     model, reference = transformers_logits(model_dir, ids, torch.float32)
     worst = (ours - reference).abs().max().item()
     assert worst < 1e-4, f"max |ours - transformers(f32)| = {worst}"
 
     if dtype == "bf16":
+        # By default prefill rounds activations to BF16 for the BF16 dot product, as transformers' BF16 run does.
         _, native = transformers_logits(model_dir, ids, torch.bfloat16)
-        worst = (ours - native).abs().max().item()
-        assert worst < 2e-2, f"max |ours - transformers(bf16)| = {worst}"
+        _, default_dump = run_generate(model_dir, ids, tmp_path / "logits_default.json", exact=False)
+        for name, logits in (("exact", ours), ("default", torch.tensor(default_dump["logits"]))):
+            worst = (logits - native).abs().max().item()
+            assert worst < 2e-2, f"max |ours ({name}) - transformers(bf16)| = {worst}"
         return
 
     with torch.no_grad():

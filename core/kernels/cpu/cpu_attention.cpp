@@ -1,13 +1,22 @@
 // core/kernels/cpu/cpu_attention.cpp — the paged KV cache on the CPU: writing a batch's keys/values into their
-// slots, and causal grouped-query attention over each sequence's blocks with an online softmax.
+// slots, and causal grouped-query attention over each sequence's blocks, tiled, with an online softmax.
+//
+// Attention works on tasks of (sequence, a few consecutive query rows, one KV head). A task walks the sequence's
+// positions in tiles of kv_tile_rows: it converts the tile's keys and values (F16 or F32) to F32 rows once, then runs
+// every query vector it holds (its rows times the KV group's query heads) over them. So a KV head's cache is read
+// and converted once per task, not once per query head, and F16 costs one vector conversion per element. Each
+// query vector's arithmetic depends only on its own position and the absolute tile boundaries (multiples of
+// kv_tile_rows from position 0), never on which other rows or sequences share the batch: batching and chunked
+// prefill leave results bit-identical.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <string>
 
+#include "kernels/cpu/attention_tiles.h"
 #include "kernels/cpu/cpu_ops.h"
-#include "kernels/cpu/fp16.h"
 #include "util/error.h"
 
 namespace llmatc::cpu {
@@ -16,6 +25,11 @@ namespace {
 
 // Multiply-adds a chunk of attention tasks should hold before it is worth handing to another thread.
 constexpr double kMinAttentionChunkWork = 32768.0;
+// Query vectors (rows x heads of one KV group) a task aims to hold: enough to amortise converting a tile.
+constexpr int32_t kQueryVectorsPerTask = 16;
+// F32 floats one staged key (or value) tile may take: 64 rows of 128-wide heads, fewer rows for wider ones.
+constexpr int32_t kTileFloats = 64 * 128;
+constexpr int32_t kMaxTileRows = 64;
 
 [[noreturn]] void fail(const char* kernel, const std::string& what) {
     throw Error(LLMATC_ERR_INVALID_ARGUMENT, std::string(kernel) + ": " + what);
@@ -65,6 +79,13 @@ void validate_batch(const char* kernel, const llmatc_kv_cache* cache, const llma
     }
 }
 
+// row_seq[r] = the sequence batch row r belongs to, or -1 when none claims it.
+void map_rows_to_sequences(const llmatc_batch* batch, int32_t* row_seq) {
+    for (int32_t r = 0; r < batch->n_tokens; ++r) row_seq[r] = -1;
+    for (int32_t s = 0; s < batch->n_seqs; ++s)
+        for (int32_t i = 0; i < batch->seqs[s].n_new; ++i) row_seq[batch->seqs[s].first_row + i] = s;
+}
+
 inline int64_t slot_of(const llmatc_batch_seq& seq, int32_t block_size, int64_t position) {
     return int64_t(seq.block_table[position / block_size]) * block_size + position % block_size;
 }
@@ -79,30 +100,26 @@ void op_kv_write(CpuContext& ctx, const llmatc_kv_cache* cache, int32_t layer, c
     if (!k || !v) fail("kv_write", "k or v is NULL");
     const int64_t row = int64_t(cache->n_kv_heads) * cache->head_dim;
     const bool f16 = cache->dtype == LLMATC_DTYPE_F16;
+    const AttentionTileKernels& tiles = attention_tile_kernels(ctx.kernels->isa);
     void* k_cache = cache->k[layer];
     void* v_cache = cache->v[layer];
-    ctx.pool.parallel_for(batch->n_seqs, 1, [&](int64_t begin, int64_t end, int) {
-        for (int64_t s = begin; s < end; ++s) {
-            const llmatc_batch_seq& seq = batch->seqs[s];
-            for (int32_t i = 0; i < seq.n_new; ++i) {
-                const int64_t slot = slot_of(seq, cache->block_size, int64_t(seq.n_past) + i);
-                const float* k_src = k + (int64_t(seq.first_row) + i) * row;
-                const float* v_src = v + (int64_t(seq.first_row) + i) * row;
-                if (f16) {
-                    uint16_t* k_dst = static_cast<uint16_t*>(k_cache) + slot * row;
-                    uint16_t* v_dst = static_cast<uint16_t*>(v_cache) + slot * row;
-                    for (int64_t c = 0; c < row; ++c) {
-                        k_dst[c] = f32_to_fp16(k_src[c]);
-                        v_dst[c] = f32_to_fp16(v_src[c]);
-                    }
-                } else {
-                    float* k_dst = static_cast<float*>(k_cache) + slot * row;
-                    float* v_dst = static_cast<float*>(v_cache) + slot * row;
-                    for (int64_t c = 0; c < row; ++c) {
-                        k_dst[c] = k_src[c];
-                        v_dst[c] = v_src[c];
-                    }
-                }
+    // One item per token: a long prefill of one sequence spreads over the threads too.
+    const int64_t chunk = ctx.pool.chunk_for_work(batch->n_tokens, 1, double(row), kMinAttentionChunkWork, 4);
+    auto* row_seq = static_cast<int32_t*>(ctx.row_to_seq.reserve(size_t(batch->n_tokens) * sizeof(int32_t)));
+    map_rows_to_sequences(batch, row_seq);
+    ctx.pool.parallel_for(batch->n_tokens, chunk, [&](int64_t begin, int64_t end, int) {
+        for (int64_t r = begin; r < end; ++r) {
+            if (row_seq[r] < 0) continue;  // a row no sequence claims has no slot
+            const llmatc_batch_seq& seq = batch->seqs[row_seq[r]];
+            const int64_t slot = slot_of(seq, cache->block_size, int64_t(seq.n_past) + (r - seq.first_row));
+            const float* k_src = k + r * row;
+            const float* v_src = v + r * row;
+            if (f16) {
+                tiles.store_row_f16(static_cast<uint16_t*>(k_cache) + slot * row, k_src, row);
+                tiles.store_row_f16(static_cast<uint16_t*>(v_cache) + slot * row, v_src, row);
+            } else {
+                std::copy(k_src, k_src + row, static_cast<float*>(k_cache) + slot * row);
+                std::copy(v_src, v_src + row, static_cast<float*>(v_cache) + slot * row);
             }
         }
     });
@@ -123,77 +140,157 @@ void op_attention(CpuContext& ctx, const llmatc_kv_cache* cache, int32_t layer, 
     const int32_t group = n_heads / n_kv_heads;
     const int64_t kv_row = int64_t(n_kv_heads) * head_dim;
     const int64_t q_row = int64_t(n_heads) * head_dim;
+    const int32_t d_pad = (head_dim + kAttentionRowPad - 1) / kAttentionRowPad * kAttentionRowPad;
+    const int32_t tile_rows = std::clamp(kTileFloats / d_pad / kAttentionScoreGroup * kAttentionScoreGroup,
+                                         kAttentionScoreGroup, kMaxTileRows);
+    const int32_t rows_per_task = std::max(1, kQueryVectorsPerTask / group);
+    const int32_t vectors_per_task = rows_per_task * group;
 
-    // Which sequence each batch row belongs to; rows no sequence claims get no attention (and are an error).
-    auto* row_seq = static_cast<int32_t*>(ctx.row_to_seq.reserve(size_t(batch->n_tokens) * sizeof(int32_t)));
-    for (int32_t r = 0; r < batch->n_tokens; ++r) row_seq[r] = -1;
-    for (int32_t s = 0; s < batch->n_seqs; ++s)
-        for (int32_t i = 0; i < batch->seqs[s].n_new; ++i) row_seq[batch->seqs[s].first_row + i] = s;
+    // Scratch: which sequence each batch row belongs to, then task_start[s], sequence s's first task (tasks go
+    // sequence by sequence: its row tiles times the KV heads).
+    const size_t row_seq_bytes = (size_t(batch->n_tokens) * sizeof(int32_t) + 7) / 8 * 8;
+    auto* index_scratch = static_cast<uint8_t*>(
+        ctx.row_to_seq.reserve(row_seq_bytes + (size_t(batch->n_seqs) + 1) * sizeof(int64_t)));
+    auto* row_seq = reinterpret_cast<int32_t*>(index_scratch);
+    auto* task_start = reinterpret_cast<int64_t*>(index_scratch + row_seq_bytes);
+    // Every batch row must belong to a sequence, or its output would be left unwritten.
+    map_rows_to_sequences(batch, row_seq);
     for (int32_t r = 0; r < batch->n_tokens; ++r)
         if (row_seq[r] < 0) fail("attention", "batch row " + std::to_string(r) + " belongs to no sequence");
+    task_start[0] = 0;
+    double work = 0.0;
+    for (int32_t s = 0; s < batch->n_seqs; ++s) {
+        const llmatc_batch_seq& seq = batch->seqs[s];
+        const int64_t row_tiles = (seq.n_new + rows_per_task - 1) / rows_per_task;
+        task_start[s + 1] = task_start[s] + row_tiles * n_kv_heads;
+        work += 4.0 * double(seq.n_new) * n_heads * head_dim * (double(seq.n_past) + 0.5 * seq.n_new);
+    }
+    const int64_t n_tasks = task_start[batch->n_seqs];
 
-    // Per thread: group * head_dim accumulators, group running maxima and group running sums.
-    const size_t per_thread = size_t(group) * size_t(head_dim + 2);
+    // Per thread: staged keys (tile_rows rows) and values, the task's scaled queries and output accumulators,
+    // two rows of scores (query vectors go in pairs), and each query vector's running maximum and sum.
+    const size_t tile_floats = size_t(tile_rows) * d_pad;
+    const size_t vector_floats = size_t(vectors_per_task) * d_pad;
+    const size_t per_thread =
+        2 * tile_floats + 2 * vector_floats + 2 * size_t(tile_rows) + 2 * size_t(vectors_per_task);
     auto* scratch = static_cast<float*>(ctx.thread_scratch.reserve(per_thread * sizeof(float) * ctx.pool.size()));
 
-    const IsaKernels& kern = *ctx.kernels;
+    const AttentionTileKernels& tiles = attention_tile_kernels(ctx.kernels->isa);
     const bool f16 = cache->dtype == LLMATC_DTYPE_F16;
     const void* k_cache = cache->k[layer];
     const void* v_cache = cache->v[layer];
-
-    // One task per (row, kv head): the group's query heads share every key/value read.
-    const int64_t n_tasks = int64_t(batch->n_tokens) * n_kv_heads;
-    // Tiny tasks (short contexts, small heads) are grouped so that a chunk is worth handing to another thread.
-    int64_t longest_context = 1;
-    for (int32_t s = 0; s < batch->n_seqs; ++s)
-        longest_context = std::max<int64_t>(longest_context, int64_t(batch->seqs[s].n_past) + batch->seqs[s].n_new);
-    const double work_per_task = 2.0 * double(group) * double(head_dim) * double(longest_context);
-    const int64_t chunk = ctx.pool.chunk_for_work(n_tasks, 1, work_per_task, kMinAttentionChunkWork, 4);
-    ctx.pool.parallel_for(n_tasks, chunk, [&](int64_t begin, int64_t end, int thread) {
-        float* acc = scratch + per_thread * size_t(thread);
-        float* running_max = acc + size_t(group) * head_dim;
-        float* running_sum = running_max + group;
-        for (int64_t task = begin; task < end; ++task) {
-            const int64_t r = task / n_kv_heads;
-            const int32_t kv_head = int32_t(task % n_kv_heads);
-            const llmatc_batch_seq& seq = batch->seqs[row_seq[r]];
-            const int64_t position = int64_t(seq.n_past) + (r - seq.first_row);
-            for (int32_t g = 0; g < group; ++g) {
-                running_max[g] = -std::numeric_limits<float>::infinity();
-                running_sum[g] = 0.0f;
+    const int32_t block_size = cache->block_size;
+    // Stages rows [p0, p0 + n) of one KV head as F32 rows of d_pad floats.
+    auto stage = [&](float* dst, const void* layer_cache, const llmatc_batch_seq& seq, int32_t kv_head, int64_t p0,
+                     int32_t n) {
+        for (int32_t t = 0; t < n; ++t) {
+            const int64_t offset = slot_of(seq, block_size, p0 + t) * kv_row + int64_t(kv_head) * head_dim;
+            float* row = dst + size_t(t) * d_pad;
+            if (f16) tiles.load_row_f16(row, static_cast<const uint16_t*>(layer_cache) + offset, head_dim, d_pad);
+            else tiles.load_row_f32(row, static_cast<const float*>(layer_cache) + offset, head_dim, d_pad);
+        }
+    };
+    // Asks for rows [p0, p0 + n) of one KV head ahead of staging them: blocks are scattered, and a long context
+    // does not fit the cache, so the hardware prefetcher alone leaves the loads waiting on memory.
+    const size_t element_bytes = f16 ? 2 : 4;
+    const size_t head_bytes = size_t(head_dim) * element_bytes;
+    auto prefetch = [&](const llmatc_batch_seq& seq, int32_t kv_head, int64_t p0, int32_t n) {
+        for (int32_t t = 0; t < n; ++t) {
+            const size_t offset =
+                size_t(slot_of(seq, block_size, p0 + t) * kv_row + int64_t(kv_head) * head_dim) * element_bytes;
+            for (size_t line = 0; line < head_bytes; line += 64) {
+                __builtin_prefetch(static_cast<const char*>(k_cache) + offset + line);
+                __builtin_prefetch(static_cast<const char*>(v_cache) + offset + line);
             }
-            for (size_t c = 0; c < size_t(group) * head_dim; ++c) acc[c] = 0.0f;
-            for (int64_t p = 0; p <= position; ++p) {
-                const int64_t offset = slot_of(seq, cache->block_size, p) * kv_row + int64_t(kv_head) * head_dim;
-                for (int32_t g = 0; g < group; ++g) {
-                    const float* qh = q + r * q_row + int64_t(kv_head * group + g) * head_dim;
-                    const float score =
-                        scale * (f16 ? kern.dot_f16(qh, static_cast<const uint16_t*>(k_cache) + offset, head_dim)
-                                     : kern.dot_f32(qh, static_cast<const float*>(k_cache) + offset, head_dim));
-                    // Online softmax: rescale what was accumulated when the maximum grows.
-                    float rescale = 1.0f, weight;
-                    if (score > running_max[g]) {
-                        rescale = std::exp(running_max[g] - score);
-                        running_max[g] = score;
-                        weight = 1.0f;
-                    } else {
-                        weight = std::exp(score - running_max[g]);
+        }
+    };
+
+    // The online softmax over one tile's scores s[0, n): turns them into weights (in place), folds their sum into
+    // the running sum, and returns the factor the accumulated output must be rescaled by (0 on the first tile).
+    auto softmax_update = [&tiles](float& running_max, float& running_sum, float* s, int32_t n) {
+        const float new_max = std::max(running_max, tiles.max_of(s, n));
+        const float rescale = std::exp(running_max - new_max);
+        const float tile_sum = tiles.exp_sum(s, n, new_max);
+        running_sum = running_sum * rescale + tile_sum;
+        running_max = new_max;
+        return rescale;
+    };
+
+    const int64_t chunk = ctx.pool.chunk_for_work(n_tasks, 1, work / double(std::max<int64_t>(n_tasks, 1)),
+                                                  kMinAttentionChunkWork, 4);
+    ctx.pool.parallel_for(n_tasks, chunk, [&](int64_t begin, int64_t end, int thread) {
+        float* keys = scratch + per_thread * size_t(thread);
+        float* values = keys + tile_floats;
+        float* queries = values + tile_floats;
+        float* acc = queries + vector_floats;
+        float* scores = acc + vector_floats;
+        float* scores_pair = scores + tile_rows;
+        float* running_max = scores_pair + tile_rows;
+        float* running_sum = running_max + vectors_per_task;
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t* after = std::upper_bound(task_start, task_start + batch->n_seqs + 1, task);
+            const int32_t s = int32_t(after - task_start) - 1;  // the sequence whose tasks include `task`
+            const llmatc_batch_seq& seq = batch->seqs[s];
+            const int64_t local = task - task_start[s];
+            const int32_t kv_head = int32_t(local % n_kv_heads);
+            const int32_t row0 = int32_t(local / n_kv_heads) * rows_per_task;  // first row within the sequence
+            const int32_t n_rows = std::min(rows_per_task, seq.n_new - row0);
+            const int32_t n_vectors = n_rows * group;
+            // Query vector m = row i, head g (i = m / group): scaled, padded copies.
+            for (int32_t m = 0; m < n_vectors; ++m) {
+                const int64_t r = int64_t(seq.first_row) + row0 + m / group;
+                const float* src = q + r * q_row + int64_t(kv_head * group + m % group) * head_dim;
+                float* dst = queries + size_t(m) * d_pad;
+                for (int32_t c = 0; c < head_dim; ++c) dst[c] = src[c] * scale;
+                for (int32_t c = head_dim; c < d_pad; ++c) dst[c] = 0.0f;
+                std::fill(acc + size_t(m) * d_pad, acc + size_t(m + 1) * d_pad, 0.0f);
+                running_max[m] = -std::numeric_limits<float>::infinity();
+                running_sum[m] = 0.0f;
+            }
+            const int64_t first_position = int64_t(seq.n_past) + row0;
+            const int64_t last_position = first_position + n_rows - 1;
+            for (int64_t p0 = 0; p0 <= last_position; p0 += tile_rows) {
+                const int32_t n_tile = int32_t(std::min<int64_t>(tile_rows, last_position - p0 + 1));
+                const int32_t n_scored = (n_tile + kAttentionScoreGroup - 1) / kAttentionScoreGroup *
+                                         kAttentionScoreGroup;
+                stage(keys, k_cache, seq, kv_head, p0, n_tile);
+                std::fill(keys + size_t(n_tile) * d_pad, keys + size_t(n_scored) * d_pad, 0.0f);
+                stage(values, v_cache, seq, kv_head, p0, n_tile);
+                if (p0 + tile_rows <= last_position)
+                    prefetch(seq, kv_head, p0 + tile_rows,
+                             int32_t(std::min<int64_t>(tile_rows, last_position - p0 - tile_rows + 1)));
+                // Query vectors of one row go in pairs (they see the same positions), so each staged key and value
+                // load serves two; a pair computes exactly what two single calls would.
+                for (int32_t m = 0; m < n_vectors;) {
+                    const int64_t position = first_position + m / group;
+                    if (position < p0) {  // the whole tile is in this row's future
+                        ++m;
+                        continue;
                     }
-                    running_sum[g] = running_sum[g] * rescale + weight;
-                    float* acc_g = acc + size_t(g) * head_dim;
-                    if (f16) {
-                        kern.scale_add_f16(acc_g, rescale, weight, static_cast<const uint16_t*>(v_cache) + offset,
-                                           head_dim);
+                    const int32_t n_visible = int32_t(std::min<int64_t>(n_tile, position - p0 + 1));
+                    if (m + 1 < n_vectors && (m + 1) / group == m / group) {
+                        tiles.dot_rows2(queries + size_t(m) * d_pad, queries + size_t(m + 1) * d_pad, keys, d_pad,
+                                        n_visible, scores, scores_pair);
+                        const float rescale0 = softmax_update(running_max[m], running_sum[m], scores, n_visible);
+                        const float rescale1 =
+                            softmax_update(running_max[m + 1], running_sum[m + 1], scores_pair, n_visible);
+                        tiles.accumulate2(acc + size_t(m) * d_pad, acc + size_t(m + 1) * d_pad, rescale0, rescale1,
+                                          scores, scores_pair, values, n_visible, d_pad);
+                        m += 2;
                     } else {
-                        kern.scale_add_f32(acc_g, rescale, weight, static_cast<const float*>(v_cache) + offset,
-                                           head_dim);
+                        tiles.dot_rows(queries + size_t(m) * d_pad, keys, d_pad, n_visible, scores);
+                        const float rescale = softmax_update(running_max[m], running_sum[m], scores, n_visible);
+                        tiles.accumulate(acc + size_t(m) * d_pad, rescale, scores, values, n_visible, d_pad);
+                        ++m;
                     }
                 }
             }
-            for (int32_t g = 0; g < group; ++g) {
-                float* dst = out + r * q_row + int64_t(kv_head * group + g) * head_dim;
-                const float inv_sum = 1.0f / running_sum[g];
-                for (int32_t c = 0; c < head_dim; ++c) dst[c] = acc[size_t(g) * head_dim + c] * inv_sum;
+            for (int32_t m = 0; m < n_vectors; ++m) {
+                const int64_t r = int64_t(seq.first_row) + row0 + m / group;
+                float* dst = out + r * q_row + int64_t(kv_head * group + m % group) * head_dim;
+                const float* o = acc + size_t(m) * d_pad;
+                const float inv_sum = 1.0f / running_sum[m];
+                for (int32_t c = 0; c < head_dim; ++c) dst[c] = o[c] * inv_sum;
             }
         }
     });

@@ -66,7 +66,8 @@ llmatc_status cpu_weight_create(void* ctx, const llmatc_tensor_view* src, llmatc
                                 llmatc_weight** out) {
     return guarded("weight_create", [&] {
         if (!src || !out) throw Error(LLMATC_ERR_INVALID_ARGUMENT, "weight_create: src or out is NULL");
-        *out = make_weight(*src, storage, &context(ctx).pool).release();
+        const IsaKernels& kernels = *context(ctx).kernels;
+        *out = make_weight(*src, storage, &context(ctx).pool, {kernels.packs_quantized, kernels.packs_floats}).release();
     });
 }
 void cpu_weight_destroy(void*, llmatc_weight* w) { delete w; }
@@ -161,12 +162,12 @@ std::unique_ptr<KernelBackend> create_cpu_backend_for_isa(int n_threads, Isa isa
 
 namespace llmatc {
 
-// LLMATC_BF16_ACTIVATIONS=1 opts into BF16-rounded activations for prefill with BF16 weights (see
-// CpuBackendOptions): a speed/exactness choice made by whoever runs the process, not by the model.
+// Prefill with BF16 weights rounds its activations to BF16 (as transformers' BF16 arithmetic and llama.cpp do);
+// LLMATC_BF16_ACTIVATIONS=0 keeps them F32 (the exact upcast), a choice made by whoever runs the process.
 std::unique_ptr<KernelBackend> create_cpu_backend(int n_threads) {
     cpu::CpuBackendOptions options;
     const char* bf16 = std::getenv("LLMATC_BF16_ACTIVATIONS");
-    options.bf16_activations = bf16 && std::string(bf16) == "1";
+    options.bf16_activations = !(bf16 && std::string(bf16) == "0");
     return cpu::create_cpu_backend_for_isa(n_threads, cpu::best_isa(), options);
 }
 

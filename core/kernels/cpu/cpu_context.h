@@ -22,11 +22,12 @@ private:
     size_t capacity_ = 0;
 };
 
-// Choices that trade exactness for speed; the defaults compute what the reference computes.
+// Choices that trade exactness for speed.
 struct CpuBackendOptions {
     // Prefill-sized matmuls (n >= kBf16DotMinRows) with BF16 weights round the activations to BF16 and use BF16
-    // dot instructions (twice the F32 rate where the CPU has AVX512-BF16), as llama.cpp does. Decode (n small)
-    // keeps F32 activations. Off by default: results then differ from F32-activation math by ~2^-9 relative.
+    // dot instructions (twice the F32 rate where the CPU has AVX512-BF16), as transformers' BF16 arithmetic and
+    // llama.cpp do. Decode (n small) keeps F32 activations. create_cpu_backend turns it on unless
+    // LLMATC_BF16_ACTIVATIONS=0; off, results are the exact F32 upcast of the BF16 weights.
     bool bf16_activations = false;
 };
 
@@ -40,7 +41,7 @@ struct CpuContext {
     const IsaKernels* kernels;
     CpuBackendOptions options;
     ScratchBuffer activations_q8;  // matmul inputs quantized to Q8_0 for block-quantized weights
-    ScratchBuffer activations_bf16;  // matmul inputs rounded to BF16 (bf16_activations)
+    ScratchBuffer activations_bf16;  // matmul inputs rounded to BF16, or tiled for the packed F16 / BF16 GEMM
     ScratchBuffer thread_scratch;  // attention accumulators, pool.size() slices
     ScratchBuffer row_to_seq;      // attention: batch row -> sequence index
 };

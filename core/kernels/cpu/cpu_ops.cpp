@@ -8,7 +8,10 @@
 
 #include "kernels/cpu/cpu_weight.h"
 #include "kernels/cpu/fp16.h"
+#include "kernels/cpu/float_packed.h"
 #include "kernels/cpu/quant_blocks.h"
+#include "kernels/cpu/quant_packed.h"
+#include "kernels/cpu/quant_q4_k.h"
 #include "util/error.h"
 
 namespace llmatc::cpu {
@@ -49,20 +52,54 @@ void op_matmul(CpuContext& ctx, const llmatc_weight* w, const float* x, int64_t 
     require_pointer(x, "matmul", "x");
     require_pointer(y, "matmul", "y");
 
-    MatmulProblem p{w->dtype, w->data, w->rows, w->cols, x, nullptr, nullptr, n, y};
+    MatmulProblem p{w->dtype, w->data, w->rows, w->cols, x, nullptr, nullptr, n, y, w->packed, nullptr, nullptr};
     const IsaKernels& k = *ctx.kernels;
-    if (w->dtype == LLMATC_DTYPE_BF16 && ctx.options.bf16_activations && k.has_bf16_dot && n >= kBf16DotMinRows) {
+    const bool bf16_dot =
+        w->dtype == LLMATC_DTYPE_BF16 && ctx.options.bf16_activations && k.has_bf16_dot && n >= kBf16DotMinRows;
+    const bool packed_float = w->packed && (w->dtype == LLMATC_DTYPE_F16 || w->dtype == LLMATC_DTYPE_BF16);
+    if (packed_float && n > 1) {
+        // The packed GEMM reads x in 8-row tiles (F32, or BF16 pairs for the BF16 dot product).
+        const int64_t tiles = act_tiles(n);
+        const int64_t per_tile = kActTileRows * (bf16_dot ? (w->cols + 1) / 2 : w->cols);
+        void* out = ctx.activations_bf16.reserve(size_t(tiles * per_tile) * sizeof(float));
+        ctx.pool.parallel_for(tiles, 1, [&](int64_t begin, int64_t end, int) {
+            if (bf16_dot)
+                tile_activations_bf16(x, n, w->cols, begin, end, static_cast<uint32_t*>(out));
+            else
+                tile_activations_f32(x, n, w->cols, begin, end, static_cast<float*>(out));
+        });
+        if (bf16_dot)
+            p.x_tiles_bf16 = static_cast<const uint32_t*>(out);
+        else
+            p.x_tiles = static_cast<const float*>(out);
+    } else if (bf16_dot) {
         auto* xb = static_cast<uint16_t*>(ctx.activations_bf16.reserve(size_t(n * w->cols) * sizeof(uint16_t)));
         ctx.pool.parallel_for(n, ctx.pool.chunk_for(n, 1, 1), [&](int64_t begin, int64_t end, int) {
             for (int64_t e = begin * w->cols; e < end * w->cols; ++e) xb[e] = f32_to_bf16(x[e]);
         });
         p.x_bf16 = xb;
     }
-    if (w->dtype == LLMATC_DTYPE_Q8_0 || w->dtype == LLMATC_DTYPE_Q4_0) {
+    if (w->packed) {
+        const int64_t row_bytes = packed_act_row_bytes(w->cols);
+        auto* xq = static_cast<uint8_t*>(ctx.activations_q8.reserve(size_t(row_bytes * n)));
+        const auto quantize = k.quantize_act_row ? k.quantize_act_row : quantize_act_row_ref;
+        ctx.pool.parallel_for(n, ctx.pool.chunk_for(n, 1, 1), [&](int64_t begin, int64_t end, int) {
+            for (int64_t i = begin; i < end; ++i) quantize(x + i * w->cols, xq + i * row_bytes, w->cols);
+        });
+        p.x_q8 = xq;
+    } else if (w->dtype == LLMATC_DTYPE_Q8_0 || w->dtype == LLMATC_DTYPE_Q4_0) {
         const int64_t row_bytes = (w->cols / kQuantBlock) * int64_t(sizeof(BlockQ8_0));
         auto* xq = static_cast<uint8_t*>(ctx.activations_q8.reserve(size_t(row_bytes * n)));
         ctx.pool.parallel_for(n, ctx.pool.chunk_for(n, 1, 1), [&](int64_t begin, int64_t end, int) {
             for (int64_t i = begin; i < end; ++i) k.quantize_row_q8_0(x + i * w->cols, xq + i * row_bytes, w->cols);
+        });
+        p.x_q8 = xq;
+    } else if (w->dtype == LLMATC_DTYPE_Q4_K) {
+        // Q4_K reads activations per super-block of 256 (BlockQ8K: int8 values in its nibble order + sub-block sums).
+        const int64_t row_bytes = q8k_row_bytes(w->cols);
+        auto* xq = static_cast<uint8_t*>(ctx.activations_q8.reserve(size_t(row_bytes * n)));
+        ctx.pool.parallel_for(n, ctx.pool.chunk_for(n, 1, 1), [&](int64_t begin, int64_t end, int) {
+            for (int64_t i = begin; i < end; ++i) quantize_row_q8k(x + i * w->cols, xq + i * row_bytes, w->cols);
         });
         p.x_q8 = xq;
     }

@@ -2,12 +2,20 @@
 // between F32/F16/BF16, and Q8_0/Q4_0 quantization at load.
 #include "kernels/cpu/cpu_weight.h"
 
+#include <algorithm>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include "kernels/cpu/fp16.h"
 #include "kernels/cpu/quant_blocks.h"
+#include "checkpoint/dtype.h"
+#include "kernels/cpu/float_packed.h"
+#include "kernels/cpu/quant_packed.h"
+#include "kernels/cpu/quant_q4_k.h"
 #include "kernels/cpu/thread_pool.h"
 #include "util/error.h"
 
@@ -18,7 +26,11 @@ namespace {
 bool is_float_type(llmatc_dtype t) {
     return t == LLMATC_DTYPE_F32 || t == LLMATC_DTYPE_F16 || t == LLMATC_DTYPE_BF16;
 }
-bool is_block_type(llmatc_dtype t) { return t == LLMATC_DTYPE_Q8_0 || t == LLMATC_DTYPE_Q4_0; }
+bool is_block_type(llmatc_dtype t) {
+    return t == LLMATC_DTYPE_Q8_0 || t == LLMATC_DTYPE_Q4_0 || t == LLMATC_DTYPE_Q4_K;
+}
+// Elements per block along a row: 256 for Q4_K's super-blocks, 32 for Q8_0 / Q4_0.
+int64_t block_elements(llmatc_dtype t) { return t == LLMATC_DTYPE_Q4_K ? kQ4KBlock : kQuantBlock; }
 
 std::string shape_string(const llmatc_tensor_view& v) {
     std::string s = "[";
@@ -46,6 +58,9 @@ void row_to_f32(llmatc_dtype t, const void* data, int64_t cols, int64_t row, flo
     } else if (t == LLMATC_DTYPE_Q4_0) {
         const auto* blocks = static_cast<const BlockQ4_0*>(data) + row * (cols / kQuantBlock);
         for (int64_t b = 0; b < cols / kQuantBlock; ++b) dequantize_block_q4_0(blocks + b, out + b * kQuantBlock);
+    } else if (t == LLMATC_DTYPE_Q4_K) {
+        const auto* blocks = static_cast<const BlockQ4_K*>(data) + row * (cols / kQ4KBlock);
+        for (int64_t b = 0; b < cols / kQ4KBlock; ++b) dequantize_block_q4_k(blocks + b, out + b * kQ4KBlock);
     } else if (t == LLMATC_DTYPE_F32) {
         std::memcpy(out, static_cast<const float*>(data) + row * cols, size_t(cols) * sizeof(float));
     } else {
@@ -79,6 +94,11 @@ void row_from_f32(llmatc_dtype t, const float* in, int64_t cols, int64_t row, vo
             for (int64_t b = 0; b < cols / kQuantBlock; ++b) quantize_block_q4_0(in + b * kQuantBlock, out + b);
             return;
         }
+        case LLMATC_DTYPE_Q4_K: {
+            auto* out = static_cast<BlockQ4_K*>(data) + row * (cols / kQ4KBlock);
+            for (int64_t b = 0; b < cols / kQ4KBlock; ++b) quantize_block_q4_k(in + b * kQ4KBlock, out + b);
+            return;
+        }
         default: return;
     }
 }
@@ -94,23 +114,12 @@ uint64_t dtype_bytes(llmatc_dtype dtype, int64_t count) {
         case LLMATC_DTYPE_I64: return uint64_t(count) * 8;
         case LLMATC_DTYPE_Q8_0: return uint64_t(count / kQuantBlock) * sizeof(BlockQ8_0);
         case LLMATC_DTYPE_Q4_0: return uint64_t(count / kQuantBlock) * sizeof(BlockQ4_0);
+        case LLMATC_DTYPE_Q4_K: return uint64_t(count / kQ4KBlock) * sizeof(BlockQ4_K);
         default: return 0;
     }
 }
 
-const char* dtype_name(llmatc_dtype dtype) {
-    switch (dtype) {
-        case LLMATC_DTYPE_F32: return "F32";
-        case LLMATC_DTYPE_F16: return "F16";
-        case LLMATC_DTYPE_BF16: return "BF16";
-        case LLMATC_DTYPE_Q8_0: return "Q8_0";
-        case LLMATC_DTYPE_Q4_0: return "Q4_0";
-        case LLMATC_DTYPE_Q4_K: return "Q4_K";
-        case LLMATC_DTYPE_I32: return "I32";
-        case LLMATC_DTYPE_I64: return "I64";
-    }
-    return "unknown dtype";
-}
+const char* dtype_name(llmatc_dtype dtype) { return llmatc::dtype_name(dtype); }
 
 void* aligned_alloc_bytes(size_t bytes) {
     const size_t rounded = (bytes + 63) / 64 * 64;
@@ -119,7 +128,24 @@ void* aligned_alloc_bytes(size_t bytes) {
 
 void aligned_free(void* ptr) { std::free(ptr); }
 
-std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc_dtype storage, ThreadPool* pool) {
+// Asks the kernel to reclaim the source's pages once the weight holds its own copy: a memory-mapped checkpoint's
+// pages would otherwise stay resident beside the copy (twice the weights' memory). MADV_PAGEOUT never changes the
+// contents (clean file pages are re-read if touched again; anonymous memory without swap stays), so it is safe for
+// any caller-owned buffer; failure (an old kernel) only costs memory.
+void release_source_pages(const void* data, uint64_t bytes) {
+#ifdef MADV_PAGEOUT
+    const auto page = uint64_t(::sysconf(_SC_PAGESIZE));
+    const auto begin = (reinterpret_cast<uint64_t>(data) + page - 1) / page * page;
+    const auto end = (reinterpret_cast<uint64_t>(data) + bytes) / page * page;
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);
+#else
+    (void)data;
+    (void)bytes;
+#endif
+}
+
+std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc_dtype storage, ThreadPool* pool,
+                                           WeightPacking pack) {
     if (src.struct_size < sizeof(llmatc_tensor_view))
         throw Error(LLMATC_ERR_INVALID_ARGUMENT, "weight_create: tensor view struct_size " +
                                                      std::to_string(src.struct_size) + " is smaller than " +
@@ -133,17 +159,18 @@ std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc
                                                          shape_string(src));
     if (!is_float_type(src.dtype) && !is_block_type(src.dtype))
         throw Error(LLMATC_ERR_UNSUPPORTED, std::string("weight_create: source dtype ") + dtype_name(src.dtype) +
-                                                " is not supported (F32, F16, BF16, Q8_0, Q4_0)");
+                                                " is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_K)");
     if (!is_float_type(storage) && !is_block_type(storage))
         throw Error(LLMATC_ERR_UNSUPPORTED, std::string("weight_create: storage dtype ") + dtype_name(storage) +
-                                                " is not supported (F32, F16, BF16, Q8_0, Q4_0)");
+                                                " is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_K)");
     if (src.data == nullptr) throw Error(LLMATC_ERR_INVALID_ARGUMENT, "weight_create: tensor data is NULL");
 
     const int64_t rows = src.n_dims == 2 ? src.shape[0] : 1;
     const int64_t cols = src.n_dims == 2 ? src.shape[1] : src.shape[0];
-    if (is_block_type(src.dtype) && cols % kQuantBlock != 0)
+    if (is_block_type(src.dtype) && cols % block_elements(src.dtype) != 0)
         throw Error(LLMATC_ERR_CORRUPT, std::string("weight_create: ") + dtype_name(src.dtype) + " tensor of shape " +
-                                            shape_string(src) + " has rows not a multiple of 32 elements");
+                                            shape_string(src) + " has rows not a multiple of " +
+                                            std::to_string(block_elements(src.dtype)) + " elements");
     const uint64_t expected = uint64_t(rows) * dtype_bytes(src.dtype, cols);
     if (src.nbytes != expected)
         throw Error(LLMATC_ERR_CORRUPT, std::string("weight_create: ") + dtype_name(src.dtype) + " tensor of shape " +
@@ -152,10 +179,11 @@ std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc
 
     // Norm weights (1-D) are always F32: they are tiny and read by element-wise kernels.
     if (src.n_dims == 1) storage = LLMATC_DTYPE_F32;
-    if (is_block_type(storage) && cols % kQuantBlock != 0)
+    if (is_block_type(storage) && cols % block_elements(storage) != 0)
         throw Error(LLMATC_ERR_INVALID_ARGUMENT, std::string("weight_create: cannot quantize a weight of shape ") +
                                                      shape_string(src) + " to " + dtype_name(storage) +
-                                                     ": its rows are not a multiple of 32 elements");
+                                                     ": its rows are not a multiple of " +
+                                                     std::to_string(block_elements(storage)) + " elements");
     if (is_block_type(src.dtype) && storage != src.dtype && storage != LLMATC_DTYPE_F32)
         throw Error(LLMATC_ERR_UNSUPPORTED, std::string("weight_create: a ") + dtype_name(src.dtype) +
                                                 " weight can be kept as " + dtype_name(src.dtype) +
@@ -166,8 +194,13 @@ std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc
     w->rows = rows;
     w->cols = cols;
     w->n_dims = src.n_dims;
-    w->bytes = uint64_t(rows) * dtype_bytes(storage, cols);
-    if (storage == src.dtype) {
+    const bool quantized_packable = storage == LLMATC_DTYPE_Q8_0 || storage == LLMATC_DTYPE_Q4_0;
+    const bool float_packable = storage == LLMATC_DTYPE_F16 || storage == LLMATC_DTYPE_BF16;
+    w->packed = src.n_dims == 2 && ((pack.quantized && quantized_packable) || (pack.floats && float_packable));
+    w->bytes = !w->packed          ? uint64_t(rows) * dtype_bytes(storage, cols)
+               : quantized_packable ? packed_weight_bytes(storage, rows, cols)
+                                    : float_packed_weight_bytes(storage, rows, cols);
+    if (storage == src.dtype && !w->packed) {
         w->data = src.data;  // zero-copy: the caller keeps the mapping alive as long as the weight
         return w;
     }
@@ -178,25 +211,79 @@ std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc
     w->owned = std::unique_ptr<uint8_t[], void (*)(void*)>(static_cast<uint8_t*>(buffer), aligned_free);
     w->data = buffer;
 
-    // One F32 row of scratch per thread, allocated here because parallel bodies must not throw.
     const int n_threads = pool ? pool->size() : 1;
+    auto run = [&](int64_t items, auto&& body) {
+        if (pool && items > 1) {
+            pool->parallel_for(items, pool->chunk_for(items, 1), body);
+        } else {
+            body(int64_t(0), items, 0);
+        }
+    };
+    if (w->packed) {
+        // Groups of 16 rows: rows in storage format (the source's own, or converted into per-thread scratch), then
+        // interleaved. Scratch is allocated here because parallel bodies must not throw.
+        const int64_t group_rows = quantized_packable ? kPackRows : kFloatPackRows;
+        const int64_t groups = (rows + group_rows - 1) / group_rows;
+        const uint64_t group_bytes = w->bytes / uint64_t(groups);
+        const uint64_t group_src_bytes = uint64_t(group_rows) * dtype_bytes(storage, cols);
+        const bool direct = src.dtype == storage;
+        std::unique_ptr<uint8_t[]> converted(direct ? nullptr : new uint8_t[group_src_bytes * size_t(n_threads)]);
+        std::unique_ptr<float[]> row_f32(direct ? nullptr : new float[size_t(cols) * size_t(n_threads)]);
+        // Packs `count` rows in storage format (the group's rows) as packed group g.
+        auto pack_rows = [&](const void* group_rows_data, int64_t count, int64_t g) {
+            void* dst = static_cast<uint8_t*>(buffer) + uint64_t(g) * group_bytes;
+            if (quantized_packable)
+                pack_quant_group(storage, group_rows_data, count, cols, 0, dst);
+            else
+                pack_float_group(storage, static_cast<const uint16_t*>(group_rows_data), count, cols, 0, dst);
+        };
+        run(groups, [&](int64_t begin, int64_t end, int thread) {
+            for (int64_t g = begin; g < end; ++g) {
+                const int64_t first = g * group_rows, count = std::min(group_rows, rows - first);
+                if (direct) {
+                    const auto* rows_here = static_cast<const uint8_t*>(src.data) +
+                                            uint64_t(first) * dtype_bytes(storage, cols);
+                    pack_rows(rows_here, count, g);
+                    continue;
+                }
+                uint8_t* scratch_rows = converted.get() + size_t(thread) * group_src_bytes;
+                float* row = row_f32.get() + size_t(thread) * size_t(cols);
+                for (int64_t r = 0; r < count; ++r) {
+                    row_to_f32(src.dtype, src.data, cols, first + r, row);
+                    row_from_f32(storage, row, cols, r, scratch_rows);
+                }
+                pack_rows(scratch_rows, count, g);
+            }
+        });
+        release_source_pages(src.data, src.nbytes);
+        return w;
+    }
+
+    // One F32 row of scratch per thread, allocated here because parallel bodies must not throw.
     std::unique_ptr<float[]> scratch(new float[size_t(cols) * size_t(n_threads)]);
-    auto convert_rows = [&](int64_t begin, int64_t end, int thread) {
+    run(rows, [&](int64_t begin, int64_t end, int thread) {
         float* row = scratch.get() + size_t(thread) * size_t(cols);
         for (int64_t r = begin; r < end; ++r) {
             row_to_f32(src.dtype, src.data, cols, r, row);
             row_from_f32(storage, row, cols, r, buffer);
         }
-    };
-    if (pool && rows > 1) {
-        pool->parallel_for(rows, pool->chunk_for(rows, 1), convert_rows);
-    } else {
-        convert_rows(0, rows, 0);
-    }
+    });
+    release_source_pages(src.data, src.nbytes);
     return w;
 }
 
 void weight_row_to_f32(const llmatc_weight& w, int64_t row, float* out) {
+    if (w.packed && (w.dtype == LLMATC_DTYPE_Q8_0 || w.dtype == LLMATC_DTYPE_Q4_0)) {
+        packed_row_to_f32(w.dtype, w.data, w.cols, row, out);
+        return;
+    }
+    if (w.packed) {  // F16 / BF16: gather the row's elements from their interleaved places
+        for (int64_t k = 0; k < w.cols; ++k) {
+            const uint16_t e = packed_float_element(w.dtype, w.data, w.cols, row, k);
+            out[k] = w.dtype == LLMATC_DTYPE_F16 ? fp16_to_f32(e) : bf16_to_f32(e);
+        }
+        return;
+    }
     row_to_f32(w.dtype, w.data, w.cols, row, out);
 }
 

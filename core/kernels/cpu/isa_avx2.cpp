@@ -59,6 +59,9 @@ const IsaKernels& isa_kernels_avx2() {
                                     simd::scale_add_f32<Avx2>,
                                     simd::scale_add_f16<Avx2>,
                                     quantize_row_q8_0,
+                                    false,
+                                    false,
+                                    nullptr,
                                     false};
     return kernels;
 }

@@ -11,8 +11,10 @@ namespace llmatc::cpu {
 // y[n, rows] = x[n, cols] * W^T for a weight W [rows, cols] stored as `dtype` (F32, F16, BF16, Q8_0, Q4_0).
 // For the block-quantized types, x_q8 holds x quantized to Q8_0 blocks (n rows of cols/32 blocks), and the
 // inner products are integer; x is then unused. For BF16 weights, x_bf16 (when not NULL) holds x rounded to
-// BF16 (n rows of cols) and the products use BF16 dot instructions (only set when has_bf16_dot). Pointers are
-// borrowed for the call.
+// BF16 (n rows of cols) and the products use BF16 dot instructions (only set when has_bf16_dot). When `packed`,
+// the Q8_0 / Q4_0 weight is in the 16-row interleaved layout and x_q8 in the packed activation format (see
+// quant_packed.h; only for kernels whose table sets packs_quantized), or the F16 / BF16 weight in the layout of
+// float_packed.h (packs_floats). Pointers are borrowed for the call.
 struct MatmulProblem {
     llmatc_dtype dtype;
     const void* w;
@@ -23,6 +25,11 @@ struct MatmulProblem {
     const uint16_t* x_bf16;
     int64_t n;
     float* y;
+    bool packed;
+    // For packed F16 / BF16 weights and n > 1: x in 8-row tiles (float_packed.h's tile_activations_*), F32 or, for
+    // BF16 weights with BF16 activations, BF16 pairs (then x_tiles is unused).
+    const float* x_tiles;
+    const uint32_t* x_tiles_bf16;
 };
 
 // The instruction-set levels, from the portable one up. A level is usable when the CPU has its features.
@@ -44,10 +51,17 @@ struct IsaKernels {
     void (*quantize_row_q8_0)(const float* x, void* out, int64_t n);
     // Whether matmul_rows can take BF16 activations (MatmulProblem::x_bf16) for BF16 weights.
     bool has_bf16_dot;
+    // Whether Q8_0 / Q4_0 weights are repacked at load into the 16-row interleaved layout this table's matmul_rows
+    // reads (quant_packed.h); quantize_act_row then writes the activations it takes (NULL otherwise).
+    bool packs_quantized;
+    void (*quantize_act_row)(const float* x, void* out, int64_t cols);
+    // Whether F16 / BF16 weights are repacked at load into the 16-row interleaved layout (float_packed.h).
+    bool packs_floats;
 };
 
-// Rows a thread's range of matmul output columns should be a multiple of (the register tile height).
-constexpr int64_t kMatmulRowMultiple = 8;
+// Rows a thread's range of matmul output columns should be a multiple of (the register tile height; also the
+// packed quantized layout's group of 16 rows).
+constexpr int64_t kMatmulRowMultiple = 16;
 
 const IsaKernels& isa_kernels_scalar();
 const IsaKernels& isa_kernels_avx2();    // requires AVX2, FMA, F16C

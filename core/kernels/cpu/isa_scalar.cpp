@@ -3,6 +3,7 @@
 #include "kernels/cpu/fp16.h"
 #include "kernels/cpu/isa_kernels.h"
 #include "kernels/cpu/quant_blocks.h"
+#include "kernels/cpu/quant_q4_k.h"
 
 namespace llmatc::cpu {
 
@@ -77,6 +78,7 @@ void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
         }
         case LLMATC_DTYPE_Q8_0:
         case LLMATC_DTYPE_Q4_0: matmul_rows_quantized(p, row_begin, row_end); return;
+        case LLMATC_DTYPE_Q4_K: matmul_rows_q4_k_scalar(p, row_begin, row_end); return;
         default: return;  // weight_create admits no other storage type
     }
 }
@@ -110,7 +112,8 @@ void quantize_row_q8_0(const float* x, void* out, int64_t n) {
 
 const IsaKernels& isa_kernels_scalar() {
     static const IsaKernels kernels{Isa::scalar,   "scalar",      matmul_rows,   dot_f32, dot_f16,
-                                    scale_add_f32, scale_add_f16, quantize_row_q8_0, false};
+                                    scale_add_f32, scale_add_f16, quantize_row_q8_0, false,
+                                    false,         nullptr,           false};
     return kernels;
 }
 

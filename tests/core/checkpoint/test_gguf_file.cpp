@@ -195,9 +195,15 @@ TEST_CASE("corrupt or unsupported GGUF files are refused with a clear error", "[
     bad_magic.magic = 0x12345678;
     CHECK_THAT(message_of(bad_magic.bytes()), Catch::Contains("not a GGUF file"));
 
+    GgufBuilder q6k = tiny_llama();
+    q6k.tensors[3].ggml_type = 14;  // Q6_K
+    CHECK_THAT(message_of(q6k.bytes()), Catch::Contains("blk.0.ffn_down.weight") && Catch::Contains("type 14"));
+
+    // Q4_K is read, but its super-blocks of 256 must tile the rows.
     GgufBuilder q4k = tiny_llama();
     q4k.tensors[3].ggml_type = 12;  // Q4_K
-    CHECK_THAT(message_of(q4k.bytes()), Catch::Contains("blk.0.ffn_down.weight") && Catch::Contains("type 12"));
+    CHECK_THAT(message_of(q4k.bytes()),
+               Catch::Contains("blk.0.ffn_down.weight") && Catch::Contains("do not fill whole Q4_K blocks"));
 
     GgufBuilder other;
     other.str("general.architecture", "gpt2");

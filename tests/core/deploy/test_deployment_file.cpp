@@ -45,3 +45,13 @@ TEST_CASE("wrong keys, types and values are refused with file and line") {
     CHECK_THROWS_WITH(apply_deployment_yaml("- a\n- b\n", "d.yaml", o), Catch::Contains("mapping"));
     CHECK_THROWS_WITH(llmatc::deploy::apply_deployment_file("/nonexistent/deploy.yaml", o), Catch::Contains("/nonexistent/deploy.yaml"));
 }
+
+TEST_CASE("kv_cache_dtype mirrors --kv-cache-dtype") {
+    ServeOptions o;
+    CHECK(o.kv_cache_dtype == "auto");
+    apply_deployment_yaml("kv_cache_dtype: f16\n", "d.yaml", o);
+    CHECK(o.kv_cache_dtype == "f16");
+    ServeOptions dashed;
+    apply_deployment_yaml("kv-cache-dtype: f32\n", "d.yaml", dashed);
+    CHECK(dashed.kv_cache_dtype == "f32");
+}

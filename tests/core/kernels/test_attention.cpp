@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "kernels/cpu/attention_tiles.h"
 #include "kernels/cpu/fp16.h"
 #include "reference_kernels.h"
 #include "test_support.h"
@@ -17,10 +18,18 @@ struct SeqSpec {
     int32_t n_new;
 };
 
+// How check_attention's reference sees the keys and values, and how close the kernel must come to it.
+struct Reference {
+    bool rounded_history = true;  // the reference uses keys/values rounded to the cache dtype (else the F32 ones)
+    float query_scale = 1.0f;     // queries are uniform in [-query_scale, query_scale]: larger = sharper softmax
+    double atol = 2e-6, rtol = 1e-5;
+};
+
 // Runs kv_write + attention for a batch built from `specs` (history written in earlier steps first) and compares
-// every row with the dense reference computed from the (dtype-rounded) keys and values.
+// every row with the dense reference computed from the keys and values (rounded to the cache dtype by default).
 void check_attention(const TestBackend& b, llmatc_dtype cache_dtype, int32_t n_heads, int32_t n_kv_heads,
-                     int32_t head_dim, int32_t block_size, const std::vector<SeqSpec>& specs, std::mt19937& rng) {
+                     int32_t head_dim, int32_t block_size, const std::vector<SeqSpec>& specs, std::mt19937& rng,
+                     const Reference& reference = {}) {
     INFO(b.label << " cache " << (cache_dtype == LLMATC_DTYPE_F16 ? "F16" : "F32") << " heads " << n_heads << "/"
                  << n_kv_heads << " head_dim " << head_dim << " block " << block_size);
     const int32_t n_layers = 2, layer = 1;
@@ -56,7 +65,7 @@ void check_attention(const TestBackend& b, llmatc_dtype cache_dtype, int32_t n_h
 
     // Full histories (dense, token order), rounded to the cache's dtype.
     auto round = [&](std::vector<float> v) {
-        if (cache_dtype == LLMATC_DTYPE_F16)
+        if (cache_dtype == LLMATC_DTYPE_F16 && reference.rounded_history)
             for (auto& x : v) x = cpu::fp16_to_f32(cpu::f32_to_fp16(x));
         return v;
     };
@@ -103,7 +112,8 @@ void check_attention(const TestBackend& b, llmatc_dtype cache_dtype, int32_t n_h
         seqs.push_back({tables[s].data(), int32_t(tables[s].size()), specs[s].n_past, specs[s].n_new, rows});
         k.insert(k.end(), keys[s].begin() + specs[s].n_past * kv_row, keys[s].end());
         v.insert(v.end(), values[s].begin() + specs[s].n_past * kv_row, values[s].end());
-        queries.push_back(random_vector(rng, size_t(specs[s].n_new) * size_t(n_heads) * size_t(head_dim)));
+        queries.push_back(random_vector(rng, size_t(specs[s].n_new) * size_t(n_heads) * size_t(head_dim),
+                                        -reference.query_scale, reference.query_scale));
         q.insert(q.end(), queries.back().begin(), queries.back().end());
         rows += specs[s].n_new;
     }
@@ -120,7 +130,7 @@ void check_attention(const TestBackend& b, llmatc_dtype cache_dtype, int32_t n_h
         expected.insert(expected.end(), e.begin(), e.end());
     }
     // Outputs are convex combinations of values in [-1, 1]; F32 online softmax keeps the error far below 1e-5.
-    require_close(out, expected, 2e-6, 1e-5);
+    require_close(out, expected, reference.atol, reference.rtol);
 
     for (int32_t l = 0; l < n_layers; ++l) {
         b.k->free(b.ctx, k_layers[size_t(l)]);
@@ -144,4 +154,123 @@ TEST_CASE("attention over a paged cache matches dense causal attention", "[atten
                 check_attention(b, dtype, 2, 2, 8, 1, {{0, 7}, {3, 2}}, rng);  // block_size 1
             }
         }
+}
+
+TEST_CASE("attention over an F16 cache stays within F16 rounding of F32 attention", "[attention]") {
+    // The cache rounds keys and values to F16 (relative error <= 2^-11); the reference keeps them in F32. Values in
+    // [-1, 1] move each output by at most ~5e-4, and key rounding moves each score by about |q| * 2^-11, so with
+    // sharp attention (queries in [-3, 3]) an output may be off by a few 1e-4 - never 2e-3. A kernel that misreads
+    // the cache (wrong slot, block, tile or head) is off by ~0.1 or more.
+    Reference f16_vs_f32;
+    f16_vs_f32.rounded_history = false;
+    f16_vs_f32.query_scale = 3.0f;
+    f16_vs_f32.atol = 2e-3;
+    f16_vs_f32.rtol = 0.0;
+    std::mt19937 rng(23);
+    for (cpu::Isa isa : available_isas())
+        for (int threads : {1, 2}) {
+            TestBackend b(threads, isa);
+            // TinyLlama's heads: decodes at long contexts (crossing many 16-token blocks and 64-token tiles), a
+            // prefill that crosses tile boundaries, and a chunked prefill continuing one.
+            const std::vector<SeqSpec> tinyllama = {{300, 1}, {0, 70}, {129, 1}, {64, 19}, {1000, 1}};
+            check_attention(b, LLMATC_DTYPE_F16, 32, 4, 64, 16, tinyllama, rng, f16_vs_f32);
+            // Wider and odd head widths (padded rows), MQA, multi-head with few blocks per tile.
+            check_attention(b, LLMATC_DTYPE_F16, 16, 2, 128, 32, {{200, 3}, {0, 33}}, rng, f16_vs_f32);
+            check_attention(b, LLMATC_DTYPE_F16, 8, 1, 80, 7, {{150, 2}, {0, 17}, {9, 1}}, rng, f16_vs_f32);
+            check_attention(b, LLMATC_DTYPE_F16, 12, 12, 64, 16, {{90, 1}, {0, 40}}, rng, f16_vs_f32);
+        }
+}
+
+TEST_CASE("attention at long contexts matches dense attention exactly in F32 and F16-rounded", "[attention]") {
+    // The shapes above, against the reference over the cache's own (rounded) history, at the F32 tolerance.
+    std::mt19937 rng(29);
+    for (cpu::Isa isa : available_isas()) {
+        TestBackend b(2, isa);
+        for (llmatc_dtype dtype : {LLMATC_DTYPE_F32, LLMATC_DTYPE_F16}) {
+            check_attention(b, dtype, 32, 4, 64, 16, {{300, 1}, {0, 70}, {64, 19}, {1000, 1}}, rng);
+            check_attention(b, dtype, 8, 1, 80, 7, {{150, 2}, {0, 17}}, rng);
+            check_attention(b, dtype, 16, 2, 256, 16, {{100, 3}}, rng);  // tiles shrink for wide heads
+            check_attention(b, dtype, 12, 4, 64, 16, {{130, 2}, {0, 21}}, rng);  // group 3: pairs and singles
+        }
+    }
+}
+
+TEST_CASE("kv_write stores F16 keys and values rounded to nearest even", "[attention]") {
+    // Every ISA's vector conversion must agree bit for bit with the scalar f32_to_fp16 (the engine's batching
+    // invariance relies on the cache holding the same bits whatever wrote them), tails and odd widths included.
+    std::mt19937 rng(31);
+    for (cpu::Isa isa : available_isas()) {
+        TestBackend b(2, isa);
+        for (int32_t head_dim : {64, 80, 7}) {
+            INFO(b.label << " head_dim " << head_dim);
+            const int32_t n_kv_heads = 3, block_size = 4, n_blocks = 6, n_tokens = 21;
+            const int64_t kv_row = int64_t(n_kv_heads) * head_dim;
+            const size_t bytes = size_t(n_blocks) * block_size * size_t(kv_row) * 2;
+            void* k_layer = b.k->alloc(b.ctx, bytes);
+            void* v_layer = b.k->alloc(b.ctx, bytes);
+            REQUIRE(k_layer);
+            REQUIRE(v_layer);
+            llmatc_kv_cache cache{sizeof(llmatc_kv_cache), LLMATC_ABI_VERSION, LLMATC_DTYPE_F16, 1, n_kv_heads,
+                                  head_dim, block_size, n_blocks, &k_layer, &v_layer};
+            std::vector<int32_t> table = {5, 0, 3, 1, 4, 2};
+            // Values of every magnitude F16 has: normal, subnormal, overflowing, halfway cases.
+            std::vector<float> k = random_vector(rng, size_t(n_tokens) * size_t(kv_row), -70000.0f, 70000.0f);
+            std::vector<float> v = random_vector(rng, size_t(n_tokens) * size_t(kv_row), -1e-5f, 1e-5f);
+            k[0] = 1.0009765625f + 0.00048828125f;  // exactly halfway between two halves: rounds to even
+            k[1] = 65519.0f;                        // just below the overflow threshold
+            llmatc_batch_seq seq{table.data(), n_blocks, 0, n_tokens, 0};
+            llmatc_batch batch{};
+            batch.struct_size = sizeof(batch);
+            batch.abi_version = LLMATC_ABI_VERSION;
+            batch.n_tokens = n_tokens;
+            batch.n_seqs = 1;
+            batch.seqs = &seq;
+            LLMATC_REQUIRE_OK(b.k->kv_write(b.ctx, &cache, 0, &batch, k.data(), v.data()));
+            int mismatches = 0;
+            for (int32_t t = 0; t < n_tokens; ++t) {
+                const int64_t slot = int64_t(table[size_t(t / block_size)]) * block_size + t % block_size;
+                for (int64_t c = 0; c < kv_row; ++c) {
+                    const size_t src = size_t(t * kv_row + c);
+                    mismatches += static_cast<const uint16_t*>(k_layer)[slot * kv_row + c] != cpu::f32_to_fp16(k[src]);
+                    mismatches += static_cast<const uint16_t*>(v_layer)[slot * kv_row + c] != cpu::f32_to_fp16(v[src]);
+                }
+            }
+            CHECK(mismatches == 0);
+            b.k->free(b.ctx, k_layer);
+            b.k->free(b.ctx, v_layer);
+        }
+    }
+}
+
+TEST_CASE("paired attention tiles compute exactly what single ones do", "[attention]") {
+    // cpu_attention pairs query vectors of one row to share key/value loads; batching invariance needs a vector's
+    // result not to depend on whether it was paired, so pairs must be bit-identical to singles.
+    std::mt19937 rng(37);
+    for (cpu::Isa isa : available_isas()) {
+        const cpu::AttentionTileKernels& tiles = cpu::attention_tile_kernels(isa);
+        for (int32_t d_pad : {16, 64, 144, 256}) {
+            for (int32_t n_rows : {1, 8, 13, 64}) {
+                INFO(cpu::isa_name(isa) << " d_pad " << d_pad << " rows " << n_rows);
+                const int32_t scored = (n_rows + 7) / 8 * 8;
+                const auto q0 = random_vector(rng, size_t(d_pad)), q1 = random_vector(rng, size_t(d_pad));
+                const auto k = random_vector(rng, size_t(scored) * size_t(d_pad));
+                const auto v = random_vector(rng, size_t(n_rows) * size_t(d_pad));
+                const size_t n_scores = static_cast<size_t>(scored);
+                std::vector<float> s0(n_scores), s1(n_scores), p0(n_scores), p1(n_scores);
+                tiles.dot_rows(q0.data(), k.data(), d_pad, n_rows, s0.data());
+                tiles.dot_rows(q1.data(), k.data(), d_pad, n_rows, s1.data());
+                tiles.dot_rows2(q0.data(), q1.data(), k.data(), d_pad, n_rows, p0.data(), p1.data());
+                CHECK(std::equal(s0.begin(), s0.begin() + n_rows, p0.begin()));
+                CHECK(std::equal(s1.begin(), s1.begin() + n_rows, p1.begin()));
+                auto o0 = random_vector(rng, size_t(d_pad)), o1 = random_vector(rng, size_t(d_pad));
+                auto paired0 = o0, paired1 = o1;
+                tiles.accumulate(o0.data(), 0.5f, s0.data(), v.data(), n_rows, d_pad);
+                tiles.accumulate(o1.data(), 0.25f, s1.data(), v.data(), n_rows, d_pad);
+                tiles.accumulate2(paired0.data(), paired1.data(), 0.5f, 0.25f, s0.data(), s1.data(), v.data(), n_rows,
+                                  d_pad);
+                CHECK(o0 == paired0);
+                CHECK(o1 == paired1);
+            }
+        }
+    }
 }

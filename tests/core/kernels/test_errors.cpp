@@ -40,8 +40,12 @@ TEST_CASE("weight_create rejects malformed tensors with a clear message", "[erro
                   "source dtype I64");
 
     view = make_view(t, {6, 40});
-    require_error(b.k->weight_create(b.ctx, &view, LLMATC_DTYPE_Q4_K, &w), LLMATC_ERR_UNSUPPORTED,
-                  "storage dtype Q4_K");
+    require_error(b.k->weight_create(b.ctx, &view, LLMATC_DTYPE_I32, &w), LLMATC_ERR_UNSUPPORTED,
+                  "storage dtype I32");
+
+    view = make_view(t, {6, 40});
+    require_error(b.k->weight_create(b.ctx, &view, LLMATC_DTYPE_Q4_K, &w), LLMATC_ERR_INVALID_ARGUMENT,
+                  "not a multiple of 256");
 
     view = make_view(t, {6, 40});
     view.data = nullptr;

@@ -4,6 +4,8 @@
 
 #include "kernels/cpu/cpu_weight.h"
 #include "kernels/cpu/quant_blocks.h"
+#include "kernels/cpu/float_packed.h"
+#include "kernels/cpu/quant_packed.h"
 #include "reference_kernels.h"
 #include "test_support.h"
 
@@ -18,8 +20,10 @@ struct Shape {
 
 // Odd sizes exercise every tail path; n > 64 crosses an x block; n == 1 is the GEMV path.
 const Shape kFloatShapes[] = {{1, 1, 1},   {7, 13, 1},   {37, 67, 3},  {64, 128, 5}, {130, 257, 1},
-                              {33, 96, 70}, {256, 512, 9}, {19, 2048, 1}, {9, 31, 4}};
-const Shape kBlockShapes[] = {{1, 32, 1}, {9, 64, 3}, {37, 160, 1}, {70, 256, 7}, {16, 96, 66}, {130, 512, 1}};
+                              {33, 96, 70}, {256, 512, 9}, {19, 2048, 1}, {9, 31, 4},  {48, 33, 13},
+                              {17, 64, 137}};
+const Shape kBlockShapes[] = {{1, 32, 1},   {9, 64, 3},   {37, 160, 1}, {70, 256, 7},
+                              {16, 96, 66}, {130, 512, 1}, {48, 64, 4},  {33, 2048, 1}};
 
 std::vector<float> run_matmul(const TestBackend& b, const llmatc_weight* w, const std::vector<float>& x, int64_t n) {
     std::vector<float> y = poisoned(size_t(n * w->rows));
@@ -64,8 +68,12 @@ TEST_CASE("matmul with F32, F16 and BF16 weights matches the reference", "[matmu
                         const llmatc_tensor_view view = make_view(t, {s.rows, s.cols});
                         llmatc_weight* w = nullptr;
                         LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, storage, &w));
-                        REQUIRE(b.k->weight_bytes(b.ctx, w) == cpu::dtype_bytes(storage, s.rows * s.cols));
-                        if (storage == src) REQUIRE(w->data == view.data);  // zero-copy
+                        const bool packable = storage == LLMATC_DTYPE_F16 || storage == LLMATC_DTYPE_BF16;
+                        REQUIRE(w->packed == (packable && cpu::isa_kernels(isa).packs_floats));
+                        REQUIRE(b.k->weight_bytes(b.ctx, w) ==
+                                (w->packed ? cpu::float_packed_weight_bytes(storage, s.rows, s.cols)
+                                           : cpu::dtype_bytes(storage, s.rows * s.cols)));
+                        if (storage == src && !w->packed) REQUIRE(w->data == view.data);  // zero-copy
                         const std::vector<float> wv = weight_values(w);
                         const std::vector<float> x = random_vector(rng, size_t(s.n * s.cols));
                         const std::vector<float> y = run_matmul(b, w, x, s.n);
@@ -94,7 +102,10 @@ TEST_CASE("matmul with Q8_0 and Q4_0 weights matches the reference on the quanti
                         const llmatc_tensor_view view = make_view(t, {s.rows, s.cols});
                         llmatc_weight* w = nullptr;
                         LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, storage, &w));
-                        REQUIRE(b.k->weight_bytes(b.ctx, w) == cpu::dtype_bytes(storage, s.rows * s.cols));
+                        REQUIRE(w->packed == cpu::isa_kernels(isa).packs_quantized);
+                        REQUIRE(b.k->weight_bytes(b.ctx, w) ==
+                                (w->packed ? cpu::packed_weight_bytes(storage, s.rows, s.cols)
+                                           : cpu::dtype_bytes(storage, s.rows * s.cols)));
                         const std::vector<float> wv = weight_values(w);
                         const std::vector<float> x = random_vector(rng, size_t(s.n * s.cols));
                         const std::vector<float> y = run_matmul(b, w, x, s.n);
@@ -121,19 +132,27 @@ TEST_CASE("Q8_0 and Q4_0 sources are kept zero-copy or dequantized to F32", "[ma
     const int64_t rows = 12, cols = 96;
     const std::vector<float> values = random_vector(rng, size_t(rows * cols));
     for (llmatc_dtype qtype : {LLMATC_DTYPE_Q8_0, LLMATC_DTYPE_Q4_0}) {
-        // Quantize through the backend, then feed its blocks back as a GGUF-style source tensor.
+        // Quantize through the backend, then feed its blocks back (in GGUF order) as a GGUF-style source tensor.
         const EncodedTensor t = encode(values, LLMATC_DTYPE_F32);
         const llmatc_tensor_view f32_view = make_view(t, {rows, cols});
         llmatc_weight* quantized = nullptr;
         LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &f32_view, qtype, &quantized));
         EncodedTensor blocks{qtype, {}, {}};
-        const auto* begin = static_cast<const uint8_t*>(quantized->data);
-        blocks.bytes.assign(begin, begin + quantized->bytes);
+        if (quantized->packed) {
+            blocks.bytes.resize(size_t(cpu::dtype_bytes(qtype, rows * cols)));
+            const uint64_t row_bytes = cpu::dtype_bytes(qtype, cols);
+            for (int64_t r = 0; r < rows; ++r)
+                cpu::unpack_quant_row(qtype, quantized->data, cols, r, blocks.bytes.data() + r * row_bytes);
+        } else {
+            const auto* begin = static_cast<const uint8_t*>(quantized->data);
+            blocks.bytes.assign(begin, begin + quantized->bytes);
+        }
         const llmatc_tensor_view qview = make_view(blocks, {rows, cols});
 
         llmatc_weight* same = nullptr;
         LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &qview, qtype, &same));
-        REQUIRE(same->data == qview.data);
+        REQUIRE((same->packed || same->data == qview.data));  // zero-copy unless repacked
+        require_close(weight_values(same), weight_values(quantized), 0, 0);
         llmatc_weight* dequantized = nullptr;
         LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &qview, LLMATC_DTYPE_F32, &dequantized));
         REQUIRE(dequantized->dtype == LLMATC_DTYPE_F32);
@@ -147,8 +166,8 @@ TEST_CASE("BF16 weights with BF16 activations (opt-in) match the reference on ro
     std::mt19937 rng(21);
     cpu::CpuBackendOptions options;
     options.bf16_activations = true;
-    const Shape shapes[] = {{1, 1, 8}, {7, 13, 9}, {37, 67, 12}, {64, 128, 70}, {130, 257, 8}, {19, 2048, 16},
-                            {33, 96, 1}, {9, 64, 7}};
+    const Shape shapes[] = {{1, 1, 8},    {7, 13, 9},  {37, 67, 12}, {64, 128, 70}, {130, 257, 8},
+                            {19, 2048, 16}, {33, 96, 1}, {9, 64, 7},  {48, 33, 13}, {17, 64, 137}};
     for (cpu::Isa isa : available_isas()) {
         for (int threads : {1, 3}) {
             auto owner = cpu::create_cpu_backend_for_isa(threads, isa, options);
@@ -171,6 +190,61 @@ TEST_CASE("BF16 weights with BF16 activations (opt-in) match the reference on ro
                               ref_matmul_magnitude(t.decoded, s.rows, s.cols, x, s.n));
                 k->weight_destroy(k->ctx, w);
             }
+        }
+    }
+}
+
+TEST_CASE("the packed Q8_0 / Q4_0 layout round-trips every row, padding rows included", "[matmul][quant][packed]") {
+    std::mt19937 rng(77);
+    for (llmatc_dtype qtype : {LLMATC_DTYPE_Q8_0, LLMATC_DTYPE_Q4_0}) {
+        for (int64_t rows : {1, 15, 16, 17, 40}) {
+            const int64_t cols = 96;
+            const std::vector<float> values = random_vector(rng, size_t(rows * cols));
+            const uint64_t row_bytes = cpu::dtype_bytes(qtype, cols);
+            std::vector<uint8_t> blocks(size_t(row_bytes) * size_t(rows));
+            for (int64_t r = 0; r < rows; ++r)
+                for (int64_t b = 0; b < cols / 32; ++b) {
+                    uint8_t* dst = blocks.data() + r * row_bytes;
+                    if (qtype == LLMATC_DTYPE_Q8_0)
+                        cpu::quantize_block_q8_0(values.data() + r * cols + b * 32,
+                                                 reinterpret_cast<cpu::BlockQ8_0*>(dst) + b);
+                    else
+                        cpu::quantize_block_q4_0(values.data() + r * cols + b * 32,
+                                                 reinterpret_cast<cpu::BlockQ4_0*>(dst) + b);
+                }
+            std::vector<uint8_t> packed(size_t(cpu::packed_weight_bytes(qtype, rows, cols)), 0xAB);
+            for (int64_t g = 0; g < (rows + 15) / 16; ++g)
+                cpu::pack_quant_group(qtype, blocks.data(), rows, cols, g, packed.data());
+            REQUIRE(packed.size() == size_t((rows + 15) / 16 * 16) * row_bytes);
+            std::vector<uint8_t> row(static_cast<size_t>(row_bytes), 0);
+            std::vector<float> expected(static_cast<size_t>(cols), 0.0f), actual(static_cast<size_t>(cols), 0.0f);
+            for (int64_t r = 0; r < rows; ++r) {
+                INFO(cpu::dtype_name(qtype) << " rows " << rows << " row " << r);
+                cpu::unpack_quant_row(qtype, packed.data(), cols, r, row.data());
+                REQUIRE(std::equal(row.begin(), row.end(), blocks.begin() + r * row_bytes));
+                cpu::packed_row_to_f32(qtype, packed.data(), cols, r, actual.data());
+                llmatc_weight plain{qtype, rows, cols, 2, blocks.data(), blocks.size()};
+                cpu::weight_row_to_f32(plain, r, expected.data());
+                REQUIRE(actual == expected);
+            }
+        }
+    }
+}
+
+TEST_CASE("every ISA's packed activation quantizer gives the reference bytes", "[matmul][quant][packed]") {
+    std::mt19937 rng(78);
+    for (cpu::Isa isa : available_isas()) {
+        const auto quantize = cpu::isa_kernels(isa).quantize_act_row;
+        if (!quantize) continue;
+        for (int64_t cols : {32, 96, 2048}) {
+            INFO(cpu::isa_name(isa) << " cols " << cols);
+            std::vector<float> x = random_vector(rng, size_t(cols));
+            x[5] = 0.0f;
+            std::fill(x.begin(), x.begin() + 32, 0.0f);  // an all-zero block: scale 0
+            std::vector<uint8_t> expected(size_t(cpu::packed_act_row_bytes(cols))), actual(expected.size(), 0xCD);
+            cpu::quantize_act_row_ref(x.data(), expected.data(), cols);
+            quantize(x.data(), actual.data(), cols);
+            REQUIRE(actual == expected);
         }
     }
 }
