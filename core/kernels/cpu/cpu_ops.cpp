@@ -7,7 +7,6 @@
 #include <string>
 
 #include "kernels/cpu/cpu_weight.h"
-#include "kernels/cpu/fp16.h"
 #include "kernels/cpu/float_packed.h"
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/quant_packed.h"
@@ -52,10 +51,11 @@ void op_matmul(CpuContext& ctx, const llmatc_weight* w, const float* x, int64_t 
     require_pointer(x, "matmul", "x");
     require_pointer(y, "matmul", "y");
 
-    MatmulProblem p{w->dtype, w->data, w->rows, w->cols, x, nullptr, nullptr, n, y, w->packed, nullptr, nullptr};
+    MatmulProblem p{w->dtype, w->data, w->rows, w->cols, x, nullptr, n, y, w->packed, nullptr, nullptr};
     const IsaKernels& k = *ctx.kernels;
-    const bool bf16_dot =
-        w->dtype == LLMATC_DTYPE_BF16 && ctx.options.bf16_activations && k.has_bf16_dot && n >= kBf16DotMinRows;
+    // BF16 dot products need the packed layout, which every table with has_bf16_dot also uses.
+    const bool bf16_dot = w->dtype == LLMATC_DTYPE_BF16 && w->packed && ctx.options.bf16_activations &&
+                          k.has_bf16_dot && n >= kBf16DotMinRows;
     const bool packed_float = w->packed && (w->dtype == LLMATC_DTYPE_F16 || w->dtype == LLMATC_DTYPE_BF16);
     if (packed_float && n > 1) {
         // The packed GEMM reads x in 8-row tiles (F32, or BF16 pairs for the BF16 dot product).
@@ -72,12 +72,6 @@ void op_matmul(CpuContext& ctx, const llmatc_weight* w, const float* x, int64_t 
             p.x_tiles_bf16 = static_cast<const uint32_t*>(out);
         else
             p.x_tiles = static_cast<const float*>(out);
-    } else if (bf16_dot) {
-        auto* xb = static_cast<uint16_t*>(ctx.activations_bf16.reserve(size_t(n * w->cols) * sizeof(uint16_t)));
-        ctx.pool.parallel_for(n, ctx.pool.chunk_for(n, 1, 1), [&](int64_t begin, int64_t end, int) {
-            for (int64_t e = begin * w->cols; e < end * w->cols; ++e) xb[e] = f32_to_bf16(x[e]);
-        });
-        p.x_bf16 = xb;
     }
     if (w->packed) {
         const int64_t row_bytes = packed_act_row_bytes(w->cols);

@@ -33,71 +33,6 @@ struct Avx512 {
 
 // Block-quantized weights (Q8_0, Q4_0) are repacked at load and multiplied in isa_avx512_quant.cpp.
 
-// ---- BF16 weights times BF16-rounded activations with vdpbf16ps: 32 products per instruction, twice the F32 FMA
-// rate. Used for prefill-sized batches when the backend enables it (it rounds activations to BF16). ----
-
-inline __m512bh load_bf16_pairs(const uint16_t* p) {
-    return (__m512bh)_mm512_loadu_si512(p);
-}
-inline __m512bh load_bf16_pairs_masked(const uint16_t* p, __mmask32 mask) {
-    return (__m512bh)_mm512_maskz_loadu_epi16(mask, p);
-}
-
-template <int NX, int NW>
-inline void bf16_tile(const uint16_t* x, int64_t K, const uint16_t* w, int64_t w_row, float* y, int64_t ldy) {
-    __m512 acc[NX][NW];
-    for (int i = 0; i < NX; ++i)
-        for (int j = 0; j < NW; ++j) acc[i][j] = _mm512_setzero_ps();
-    int64_t k = 0;
-    for (; k + 32 <= K; k += 32) {
-        __m512bh wv[NW];
-        for (int j = 0; j < NW; ++j) wv[j] = load_bf16_pairs(w + (w_row + j) * K + k);
-        for (int i = 0; i < NX; ++i) {
-            const __m512bh xv = load_bf16_pairs(x + i * K + k);
-            for (int j = 0; j < NW; ++j) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], xv, wv[j]);
-        }
-    }
-    if (k < K) {
-        const __mmask32 mask = __mmask32((uint64_t(1) << (K - k)) - 1);  // masked-off elements load as +0
-        __m512bh wv[NW];
-        for (int j = 0; j < NW; ++j) wv[j] = load_bf16_pairs_masked(w + (w_row + j) * K + k, mask);
-        for (int i = 0; i < NX; ++i) {
-            const __m512bh xv = load_bf16_pairs_masked(x + i * K + k, mask);
-            for (int j = 0; j < NW; ++j) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], xv, wv[j]);
-        }
-    }
-    for (int i = 0; i < NX; ++i)
-        for (int j = 0; j < NW; ++j) y[i * ldy + j] = _mm512_reduce_add_ps(acc[i][j]);
-}
-
-template <int NX>
-inline void bf16_tile_nw(int nw, const uint16_t* x, int64_t K, const uint16_t* w, int64_t w_row, float* y,
-                         int64_t ldy) {
-    switch (nw) {
-        case 4: bf16_tile<NX, 4>(x, K, w, w_row, y, ldy); return;
-        case 3: bf16_tile<NX, 3>(x, K, w, w_row, y, ldy); return;
-        case 2: bf16_tile<NX, 2>(x, K, w, w_row, y, ldy); return;
-        default: bf16_tile<NX, 1>(x, K, w, w_row, y, ldy); return;
-    }
-}
-
-void matmul_rows_bf16_dot(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
-    const int64_t K = p.cols;
-    const auto* w = static_cast<const uint16_t*>(p.w);
-    constexpr int64_t kXBlockRows = 64;
-    for (int64_t xb = 0; xb < p.n; xb += kXBlockRows) {
-        const int64_t nb = std::min(kXBlockRows, p.n - xb);
-        for (int64_t r = row_begin; r < row_end; r += 4) {
-            const int nw = int(std::min<int64_t>(4, row_end - r));
-            int64_t i = 0;
-            for (; i + 4 <= nb; i += 4)
-                bf16_tile_nw<4>(nw, p.x_bf16 + (xb + i) * K, K, w, r, p.y + (xb + i) * p.rows + r, p.rows);
-            for (; i < nb; ++i)
-                bf16_tile_nw<1>(nw, p.x_bf16 + (xb + i) * K, K, w, r, p.y + (xb + i) * p.rows + r, p.rows);
-        }
-    }
-}
-
 bool cpu_has_bf16() {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512bf16") != 0;
@@ -119,13 +54,7 @@ void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     switch (p.dtype) {
         case LLMATC_DTYPE_F32: simd::matmul_rows_typed<Avx512, LLMATC_DTYPE_F32>(p, row_begin, row_end); return;
         case LLMATC_DTYPE_F16: simd::matmul_rows_typed<Avx512, LLMATC_DTYPE_F16>(p, row_begin, row_end); return;
-        case LLMATC_DTYPE_BF16:
-            if (p.x_bf16) {
-                matmul_rows_bf16_dot(p, row_begin, row_end);
-            } else {
-                simd::matmul_rows_typed<Avx512, LLMATC_DTYPE_BF16>(p, row_begin, row_end);
-            }
-            return;
+        case LLMATC_DTYPE_BF16: simd::matmul_rows_typed<Avx512, LLMATC_DTYPE_BF16>(p, row_begin, row_end); return;
         case LLMATC_DTYPE_Q8_0:
         case LLMATC_DTYPE_Q4_0:
             if (p.packed && avx512_packed_matmul(p, row_begin, row_end)) return;
@@ -163,10 +92,6 @@ const IsaKernels& isa_kernels_avx512() {
     static const IsaKernels kernels{Isa::avx512,
                                     "avx512",
                                     matmul_rows,
-                                    simd::dot_f32<Avx512>,
-                                    simd::dot_f16<Avx512>,
-                                    simd::scale_add_f32<Avx512>,
-                                    simd::scale_add_f16<Avx512>,
                                     quantize_row_q8_0,
                                     cpu_has_bf16(),
                                     cpu_has_vnni(),

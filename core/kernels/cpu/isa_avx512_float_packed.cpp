@@ -1,6 +1,7 @@
 // core/kernels/cpu/isa_avx512_float_packed.cpp — AVX-512 matmul for F16 / BF16 weights in the 16-row interleaved
 // layout (float_packed.h): outer-product register tiles over tiled activations for prefill, a streaming GEMV for
-// decode, and vdpbf16ps for BF16 weights with BF16 activations. Compiled with AVX-512 (+BF16) flags; called only on such CPUs.
+// decode, and vdpbf16ps for BF16 weights with BF16 activations. Compiled with AVX-512 (+BF16) flags; called only
+// on such CPUs (the BF16 dot product only where the CPU has AVX512-BF16).
 #include <immintrin.h>
 
 #include <algorithm>

@@ -10,8 +10,7 @@ namespace llmatc::cpu {
 
 // y[n, rows] = x[n, cols] * W^T for a weight W [rows, cols] stored as `dtype` (F32, F16, BF16, Q8_0, Q4_0).
 // For the block-quantized types, x_q8 holds x quantized to Q8_0 blocks (n rows of cols/32 blocks), and the
-// inner products are integer; x is then unused. For BF16 weights, x_bf16 (when not NULL) holds x rounded to
-// BF16 (n rows of cols) and the products use BF16 dot instructions (only set when has_bf16_dot). When `packed`,
+// inner products are integer; x is then unused. When `packed`,
 // the Q8_0 / Q4_0 weight is in the 16-row interleaved layout and x_q8 in the packed activation format (see
 // quant_packed.h; only for kernels whose table sets packs_quantized), or the F16 / BF16 weight in the layout of
 // float_packed.h (packs_floats). Pointers are borrowed for the call.
@@ -22,7 +21,6 @@ struct MatmulProblem {
     int64_t cols;
     const float* x;
     const void* x_q8;
-    const uint16_t* x_bf16;
     int64_t n;
     float* y;
     bool packed;
@@ -41,15 +39,9 @@ struct IsaKernels {
     // Computes the output columns [row_begin, row_end) of y (all n rows); the ranges of concurrent calls don't
     // overlap. row_begin is a multiple of kMatmulRowMultiple except possibly at the end.
     void (*matmul_rows)(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
-    // sum_i a[i] * b[i] with b F32 or IEEE half.
-    float (*dot_f32)(const float* a, const float* b, int64_t n);
-    float (*dot_f16)(const float* a, const uint16_t* b, int64_t n);
-    // y[i] = y[i] * scale + a * x[i] (the online-softmax update of attention).
-    void (*scale_add_f32)(float* y, float scale, float a, const float* x, int64_t n);
-    void (*scale_add_f16)(float* y, float scale, float a, const uint16_t* x, int64_t n);
     // Quantizes n floats (a multiple of 32) to Q8_0 blocks at out (n / 32 blocks of 34 bytes).
     void (*quantize_row_q8_0)(const float* x, void* out, int64_t n);
-    // Whether matmul_rows can take BF16 activations (MatmulProblem::x_bf16) for BF16 weights.
+    // Whether matmul_rows can take BF16 activations (MatmulProblem::x_tiles_bf16) for packed BF16 weights.
     bool has_bf16_dot;
     // Whether Q8_0 / Q4_0 weights are repacked at load into the 16-row interleaved layout this table's matmul_rows
     // reads (quant_packed.h); quantize_act_row then writes the activations it takes (NULL otherwise).

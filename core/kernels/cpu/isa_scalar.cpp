@@ -83,26 +83,6 @@ void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     }
 }
 
-float dot_f32(const float* a, const float* b, int64_t n) {
-    float s = 0.0f;
-    for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
-    return s;
-}
-
-float dot_f16(const float* a, const uint16_t* b, int64_t n) {
-    float s = 0.0f;
-    for (int64_t i = 0; i < n; ++i) s += a[i] * fp16_to_f32(b[i]);
-    return s;
-}
-
-void scale_add_f32(float* y, float scale, float a, const float* x, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) y[i] = y[i] * scale + a * x[i];
-}
-
-void scale_add_f16(float* y, float scale, float a, const uint16_t* x, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) y[i] = y[i] * scale + a * fp16_to_f32(x[i]);
-}
-
 void quantize_row_q8_0(const float* x, void* out, int64_t n) {
     auto* blocks = static_cast<BlockQ8_0*>(out);
     for (int64_t b = 0; b < n / kQuantBlock; ++b) quantize_block_q8_0(x + b * kQuantBlock, blocks + b);
@@ -111,9 +91,8 @@ void quantize_row_q8_0(const float* x, void* out, int64_t n) {
 }  // namespace
 
 const IsaKernels& isa_kernels_scalar() {
-    static const IsaKernels kernels{Isa::scalar,   "scalar",      matmul_rows,   dot_f32, dot_f16,
-                                    scale_add_f32, scale_add_f16, quantize_row_q8_0, false,
-                                    false,         nullptr,           false};
+    static const IsaKernels kernels{Isa::scalar, "scalar", matmul_rows, quantize_row_q8_0, false, false, nullptr,
+                                    false};
     return kernels;
 }
 
