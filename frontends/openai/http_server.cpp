@@ -256,6 +256,9 @@ private:
                              self->stream_.expires_never();
                              if (ec) {
                                  self->status_ = 499;  // client closed the request
+                                 self->server_.log(LLMATC_LOG_INFO, "client disconnected during " +
+                                                                        self->target_path() + " (" + ec.message() +
+                                                                        "); cancelling its request");
                                  return self->do_close();
                              }
                              self->header_in_buffer_ = false;
