@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/cpu/float_packed.h"
 #include "kernels/cpu/isa_avx512_quant.h"
@@ -34,6 +35,7 @@ inline __mmask16 row_mask(int valid) { return valid >= 16 ? __mmask16(0xffff) : 
 // activation element against 16 weights; two accumulator sets (even and odd steps) hide the FMA latency, and each
 // chunk of kGemvChunk columns is summed from zero before it joins the total (F32 rounding of a blocked sum).
 constexpr int64_t kGemvChunk = 256;
+constexpr int kGemvSets = 4;
 
 template <llmatc_dtype D, int NG>
 void gemv_tile(const float* x, int64_t K, const uint8_t* group, int64_t group_bytes, float* y, int valid_last) {
@@ -43,21 +45,31 @@ void gemv_tile(const float* x, int64_t K, const uint8_t* group, int64_t group_by
     const int64_t k_full = K / kStep * kStep;
     for (int64_t k0 = 0; k0 < k_full; k0 += kGemvChunk) {
         const int64_t k_end = std::min(k_full, k0 + kGemvChunk);
-        __m512 acc[2][NG];
-        for (int s = 0; s < 2; ++s)
+        __m512 acc[kGemvSets][NG];
+        for (int s = 0; s < kGemvSets; ++s)
             for (int g = 0; g < NG; ++g) acc[s][g] = _mm512_setzero_ps();
-        for (int64_t k = k0; k < k_end; k += kStep) {
+        // One step per accumulator set, unrolled so every set index is a constant (the sets stay in registers).
+        auto step = [&](int64_t k, auto set_tag) {
+            constexpr int set = decltype(set_tag)::value;
             __m512 lo[NG], hi[NG];
             for (int g = 0; g < NG; ++g) load_weights<D>(group + g * group_bytes, k, lo[g], hi[g]);
-            const int set = int(k / kStep) & 1;
             const __m512 x0 = _mm512_set1_ps(x[k]);
             for (int g = 0; g < NG; ++g) acc[set][g] = _mm512_fmadd_ps(x0, lo[g], acc[set][g]);
             if constexpr (D == LLMATC_DTYPE_BF16) {
                 const __m512 x1 = _mm512_set1_ps(x[k + 1]);
                 for (int g = 0; g < NG; ++g) acc[set][g] = _mm512_fmadd_ps(x1, hi[g], acc[set][g]);
             }
+        };
+        int64_t k = k0;
+        for (; k + kGemvSets * kStep <= k_end; k += kGemvSets * kStep) {
+            step(k, std::integral_constant<int, 0>{});
+            step(k + kStep, std::integral_constant<int, 1>{});
+            step(k + 2 * kStep, std::integral_constant<int, 2>{});
+            step(k + 3 * kStep, std::integral_constant<int, 3>{});
         }
-        for (int g = 0; g < NG; ++g) total[g] = _mm512_add_ps(total[g], _mm512_add_ps(acc[0][g], acc[1][g]));
+        for (; k < k_end; k += kStep) step(k, std::integral_constant<int, 0>{});
+        for (int g = 0; g < NG; ++g)
+            for (int s = 0; s < kGemvSets; ++s) total[g] = _mm512_add_ps(total[g], acc[s][g]);
     }
     if (k_full < K) {  // BF16 with an odd K: the last column's partner is a zero weight and has no activation
         __m512 lo[NG], hi[NG];
@@ -154,10 +166,8 @@ void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_
     };
     if (p.n == 1) {
         for_each_pair([&](int64_t r, const uint8_t* group, bool two, int valid_last) {
-            if (two)
-                gemv_tile<D, 2>(p.x, K, group, gbytes, p.y + r, valid_last);
-            else
-                gemv_tile<D, 1>(p.x, K, group, gbytes, p.y + r, valid_last);
+            gemv_tile<D, 1>(p.x, K, group, gbytes, p.y + r, two ? 16 : valid_last);
+            if (two) gemv_tile<D, 1>(p.x, K, group + gbytes, gbytes, p.y + r + 16, valid_last);
         });
         return;
     }
