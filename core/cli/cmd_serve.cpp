@@ -58,7 +58,7 @@ struct RawFlags {
     int idle_minutes = -1;
     std::string host, api_key;
     int port = 8000;
-    int threads = 0, http_threads = 2, max_model_len = 0, max_num_seqs = 16, max_num_batched_tokens = 2048;
+    int threads = 0, http_threads = 2, max_model_len = 0, max_num_seqs = 16, max_num_batched_tokens = 0;
     int tensor_parallel_size = 0;
     double gpu_memory_utilization = 0.9;
     std::string kv_cache_memory, kv_cache_dtype, max_body_bytes;
@@ -105,7 +105,8 @@ po::options_description describe_flags(RawFlags& f) {
         ("max-model-len", po::value(&f.max_model_len), "context length (default: the model's "
                                                        "max_position_embeddings)")
         ("max-num-seqs", po::value(&f.max_num_seqs), "most sequences in one batch (default 16)")
-        ("max-num-batched-tokens", po::value(&f.max_num_batched_tokens), "most tokens in one step (default 2048)")
+        ("max-num-batched-tokens", po::value(&f.max_num_batched_tokens), "most tokens in one step (0 = auto: 512 on the CPU, where larger prefill chunks gain nothing and "
+         "cost activation memory; 2048 on a GPU)")
         ("kv-cache-memory", po::value(&f.kv_cache_memory), "KV cache size, e.g. 2G or 536870912 (default: a "
                                                            "fraction of free RAM)")
         ("kv-cache-dtype", po::value(&f.kv_cache_dtype), "KV cache element type: auto (F32 for F32 weights, else "
@@ -195,7 +196,7 @@ void check_options(const ServeOptions& o) {
     if (o.http_threads < 1 || o.http_threads > 256) bad("--http-threads must be in [1, 256]");
     if (o.max_model_len < 0) bad("--max-model-len must be 0 (the model's) or positive");
     if (o.max_num_seqs < 1) bad("--max-num-seqs must be at least 1");
-    if (o.max_num_batched_tokens < 1) bad("--max-num-batched-tokens must be at least 1");
+    if (o.max_num_batched_tokens < 0) bad("--max-num-batched-tokens must be 0 (auto) or positive");
     if (o.grace_seconds < 0) bad("--grace-seconds must be 0 or more");
     if (o.max_body_bytes < 1024) bad("--max-body-bytes must be at least 1K");
     if (o.idle_minutes_to_autostop < -1) bad("--idle-minutes-to-autostop must be -1 (never) or more");
@@ -228,9 +229,11 @@ void print_dryrun(const ServeOptions& o) {
     std::printf("would serve '%s'%s%s on http://%s:%u/v1 (served model name '%s')\n", o.name.c_str(),
                 o.source.empty() ? "" : " from ", o.source.c_str(), o.host.c_str(), unsigned(o.port),
                 (o.served_model_name.empty() ? o.name : o.served_model_name).c_str());
-    std::printf("  engine: max-model-len %d, max-num-seqs %d, max-num-batched-tokens %d, kv-cache-memory %llu, "
+    const std::string batched_tokens =
+        o.max_num_batched_tokens > 0 ? std::to_string(o.max_num_batched_tokens) : std::string("auto");
+    std::printf("  engine: max-model-len %d, max-num-seqs %d, max-num-batched-tokens %s, kv-cache-memory %llu, "
                 "kv-cache-dtype %s, prefix caching %s, threads %d\n",
-                o.max_model_len, o.max_num_seqs, o.max_num_batched_tokens,
+                o.max_model_len, o.max_num_seqs, batched_tokens.c_str(),
                 static_cast<unsigned long long>(o.kv_cache_memory), o.kv_cache_dtype.c_str(),
                 o.enable_prefix_caching ? "on" : "off", o.threads);
     std::printf("  api key: %s\n", o.api_key.empty() ? "none" : "set");

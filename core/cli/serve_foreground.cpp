@@ -116,7 +116,12 @@ int serve_foreground(const ServeOptions& o) {
     engine_options.chat_template = chat_template;
     engine_options.max_model_len = o.max_model_len;
     engine_options.max_num_seqs = o.max_num_seqs;
-    engine_options.max_num_batched_tokens = o.max_num_batched_tokens;
+    // Auto: on the CPU a 512-token prefill chunk already runs the GEMMs at full speed, and every token more per
+    // step is activation memory (gate/up alone: 2 x 4 x intermediate bytes per token).
+    const bool on_cpu = std::string(model->kernels()->name) == "cpu";
+    engine_options.max_num_batched_tokens = o.max_num_batched_tokens > 0 ? o.max_num_batched_tokens
+                                            : on_cpu                     ? 512
+                                                                         : 2048;
     engine_options.kv_cache_memory = o.kv_cache_memory;
     engine_options.kv_cache_dtype = o.kv_cache_dtype;
     engine_options.enable_prefix_caching = o.enable_prefix_caching;

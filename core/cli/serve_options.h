@@ -39,7 +39,7 @@ struct ServeOptions {
     int http_threads = 2;
     int max_model_len = 0;          // 0 = the model's max_position_embeddings
     int max_num_seqs = 16;
-    int max_num_batched_tokens = 2048;
+    int max_num_batched_tokens = 0;  // 0 = auto: 512 when the model runs on the CPU, 2048 on a GPU
     uint64_t kv_cache_memory = 0;   // bytes; 0 = a fraction of free RAM
     std::string kv_cache_dtype = "auto";  // auto (F32 for F32 weights, else F16) | f32 | f16
     bool enable_prefix_caching = true;
