@@ -122,16 +122,17 @@ uint64_t dtype_bytes(llmatc_dtype dtype, int64_t count) {
 const char* dtype_name(llmatc_dtype dtype) { return llmatc::dtype_name(dtype); }
 
 void* aligned_alloc_bytes(size_t bytes) {
+    const size_t rounded = (bytes + 63) / 64 * 64;
     // Buffers of weights and KV cache are streamed end to end every step: back them with transparent huge pages
-    // (where the system allows them on request) so the stream does not walk a page table every 4 KiB.
+    // (where the system allows them on request) so the stream does not walk a page table every 4 KiB. Only the
+    // whole 2 MiB pages are advised: a huge page over the tail would be resident beyond the buffer's bytes.
     constexpr size_t kHugePage = size_t(2) << 20;
-    if (bytes >= 2 * kHugePage) {
-        const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-        void* p = std::aligned_alloc(kHugePage, rounded);
-        if (p) ::madvise(p, rounded, MADV_HUGEPAGE);  // advice only: without THP, ordinary pages
+    if (rounded >= 2 * kHugePage) {
+        void* p = nullptr;
+        if (::posix_memalign(&p, kHugePage, rounded) != 0) return nullptr;
+        ::madvise(p, rounded / kHugePage * kHugePage, MADV_HUGEPAGE);  // advice only: else ordinary pages
         return p;
     }
-    const size_t rounded = (bytes + 63) / 64 * 64;
     return std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
 }
 
