@@ -15,6 +15,18 @@ bool samples_on_device(const Sequence& seq) {
            p.presence_penalty == 0.0f && seq.n_generated() >= p.min_tokens;
 }
 
+llmatc_sample_params sample_slot_params(const SamplingParams& p, double u) {
+    llmatc_sample_params out{};
+    out.struct_size = sizeof(out);
+    out.abi_version = LLMATC_ABI_VERSION;
+    out.temperature = p.temperature;
+    out.top_k = p.top_k;
+    out.top_p = p.top_p;
+    out.min_p = p.min_p;
+    out.u = u;
+    return out;
+}
+
 DeviceSampler::DeviceSampler(const llmatc_kernels* kernels, bool model_writes_device_logits, int32_t vocab_size)
     : kernels_(kernels), vocab_size_(vocab_size) {
     // A table from an ABI 1.0 backend ends before the slot: struct_size says whether it exists.

@@ -14,6 +14,9 @@ namespace llmatc::engine {
 // masked). Everything else goes through the host sampler (sampler.h), which implements all of those.
 bool samples_on_device(const Sequence& seq);
 
+// The sample slot's parameters for a request's sampling settings and its uniform draw u in [0, 1) (0 for greedy).
+llmatc_sample_params sample_slot_params(const SamplingParams& p, double u);
+
 // Owns the backend buffer a step's logits stay in and calls the backend's sample slot. The backend's choice is the
 // host sampler's for the same draws (llmatc_sample_params); on the CPU backend bit for bit (tested), so the engine
 // uses it there too. Used from the step thread only.

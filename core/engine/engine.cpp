@@ -326,16 +326,10 @@ void EngineImpl::sample_on_device(const std::vector<ScheduledSeq>& scheduled) {
         if (!rows[i].samples) continue;
         Sequence& seq = *scheduled[i].seq;
         const SamplingParams& p = seq.params;
-        llmatc_sample_params& out =
-            params.at(static_cast<size_t>(step_batch_.logit_index_of_row(rows[i].first_row + scheduled[i].n_new - 1)));
-        out.struct_size = sizeof(out);
-        out.abi_version = LLMATC_ABI_VERSION;
-        out.temperature = p.temperature;
-        out.top_k = p.top_k;
-        out.top_p = p.top_p;
-        out.min_p = p.min_p;
+        const int32_t last_row = rows[i].first_row + scheduled[i].n_new - 1;
+        const auto row = static_cast<size_t>(step_batch_.logit_index_of_row(last_row));
         // The host sampler draws once per non-greedy token; drawing the same way keeps seeded output the same.
-        out.u = p.greedy() ? 0.0 : uniform01(seq.rng);
+        params.at(row) = sample_slot_params(p, p.greedy() ? 0.0 : uniform01(seq.rng));
     }
     std::vector<int32_t> tokens(static_cast<size_t>(n_rows));
     std::vector<float> logprobs(static_cast<size_t>(n_rows));

@@ -310,10 +310,7 @@ LLMATC_AVX512 inline __m256 fold_avx512(__m512 a) {
 LLMATC_AVX512 inline __m256 sum8_avx512(const __m512* acc) {
     __m256 folded[8];
     for (int j = 0; j < 8; ++j) folded[j] = fold_avx512(acc[j]);
-    const __m256 h01 = _mm256_hadd_ps(folded[0], folded[1]), h23 = _mm256_hadd_ps(folded[2], folded[3]);
-    const __m256 h45 = _mm256_hadd_ps(folded[4], folded[5]), h67 = _mm256_hadd_ps(folded[6], folded[7]);
-    const __m256 h0123 = _mm256_hadd_ps(h01, h23), h4567 = _mm256_hadd_ps(h45, h67);
-    return _mm256_add_ps(_mm256_permute2f128_ps(h0123, h4567, 0x20), _mm256_permute2f128_ps(h0123, h4567, 0x31));
+    return sum8_avx2(folded);
 }
 
 LLMATC_AVX512 void dot_rows_avx512(const float* q, const float* k, int32_t d_pad, int32_t n_rows, float* scores) {

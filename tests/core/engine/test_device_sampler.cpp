@@ -33,18 +33,6 @@ std::vector<float> make_logits(int32_t vocab, uint64_t seed) {
     return x;
 }
 
-llmatc_sample_params to_slot_params(const SamplingParams& p, double u) {
-    llmatc_sample_params out{};
-    out.struct_size = sizeof(out);
-    out.abi_version = LLMATC_ABI_VERSION;
-    out.temperature = p.temperature;
-    out.top_k = p.top_k;
-    out.top_p = p.top_p;
-    out.min_p = p.min_p;
-    out.u = u;
-    return out;
-}
-
 uint32_t bits(float f) {
     uint32_t b;
     std::memcpy(&b, &f, sizeof b);
@@ -96,7 +84,7 @@ TEST_CASE("the CPU sample slot chooses what the host sampler chooses for the sam
             std::mt19937_64 device_rng = host_rng;
             const std::span<const float> row(all.data() + ptrdiff_t(r) * vocab, size_t(vocab));
             expected.push_back(sample_token(row, p, {}, {}, {}, 0, host_rng));
-            params.push_back(to_slot_params(p, p.greedy() ? 0.0 : uniform01(device_rng)));
+            params.push_back(sample_slot_params(p, p.greedy() ? 0.0 : uniform01(device_rng)));
         }
         std::vector<int32_t> tokens(params.size(), -1);
         std::vector<float> logprobs(params.size(), 0.0f);
@@ -127,7 +115,8 @@ TEST_CASE("the sample slot's draw: u = 0 takes the best kept candidate, u near 1
                                              logits.size() * sizeof(float)) == LLMATC_OK);
     SamplingParams p;
     p.top_k = 4;
-    const std::vector<llmatc_sample_params> params{to_slot_params(p, 0.0), to_slot_params(p, std::nextafter(1.0, 0.0))};
+    const std::vector<llmatc_sample_params> params{sample_slot_params(p, 0.0),
+                                                   sample_slot_params(p, std::nextafter(1.0, 0.0))};
     std::vector<int32_t> tokens(2);
     std::vector<float> logprobs(2);
     sampler.sample(params, tokens, logprobs);
@@ -150,19 +139,19 @@ TEST_CASE("the sample slot refuses bad parameters naming them", "[device_sampler
         CHECK(k->sample(k->ctx, logits.data(), 1, vocab, &sp, &token, nullptr) == LLMATC_ERR_INVALID_ARGUMENT);
         CHECK_THAT(llmatc::thread_error(), Catch::Contains(what));
     };
-    auto sp = to_slot_params(p, 0.5);
+    auto sp = sample_slot_params(p, 0.5);
     sp.top_p = 0.0f;
     refused(sp, "top_p");
-    sp = to_slot_params(p, 0.5);
+    sp = sample_slot_params(p, 0.5);
     sp.temperature = -1.0f;
     refused(sp, "temperature");
-    sp = to_slot_params(p, 0.5);
+    sp = sample_slot_params(p, 0.5);
     sp.u = 1.0;
     refused(sp, "u must be in [0, 1)");
-    sp = to_slot_params(p, 0.5);
+    sp = sample_slot_params(p, 0.5);
     sp.top_k = -2;
     refused(sp, "top_k");
-    sp = to_slot_params(p, 0.5);
+    sp = sample_slot_params(p, 0.5);
     sp.struct_size = 8;
     refused(sp, "struct_size");
     CHECK(k->sample(k->ctx, logits.data(), 1, 0, &sp, &token, nullptr) == LLMATC_ERR_INVALID_ARGUMENT);

@@ -9,36 +9,18 @@
 
 #include <rapidjson/document.h>
 
+#include "test_json.h"
 #include "test_support.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 
-using llmatc::Error;
 using llmatc::Tokenizer;
 namespace t = llmatc::test;
+using t::error_of;
+using t::ids_of;
+using t::read_json;
 
 namespace {
-
-rapidjson::Document read_json(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE(in.good());
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    rapidjson::Document doc;
-    doc.Parse(buffer.str().c_str());
-    REQUIRE_FALSE(doc.HasParseError());
-    return doc;
-}
-
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
 
 // A GGUF v3 header with metadata only, written field by field (little-endian), for error cases.
 class GgufBuilder {

@@ -6,32 +6,18 @@
 
 #include <rapidjson/document.h>
 
+#include "test_json.h"
 #include "test_support.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 
-using llmatc::Error;
 using llmatc::Tokenizer;
 namespace t = llmatc::test;
+using t::error_of;
+using t::ids_of;
+using t::read_json;
 
 namespace {
-
-rapidjson::Document read_json(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE(in.good());
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    rapidjson::Document doc;
-    doc.Parse(buffer.str().c_str());
-    REQUIRE_FALSE(doc.HasParseError());
-    return doc;
-}
-
-std::vector<int32_t> ids_of(const rapidjson::Value& array) {
-    std::vector<int32_t> ids;
-    for (const auto& v : array.GetArray()) ids.push_back(v.GetInt());
-    return ids;
-}
 
 // Checks every {text, ids} case of a vector file, encoded without BOS/EOS.
 void check_vector_file(const Tokenizer& tok, const std::filesystem::path& file, size_t expected_cases) {
@@ -43,17 +29,6 @@ void check_vector_file(const Tokenizer& tok, const std::filesystem::path& file, 
         INFO("text: '" << text << "'");
         CHECK(tok.encode(text, false) == ids_of(c["ids"]));
     }
-}
-
-// Thrown message of `fn`, or "" when it did not throw llmatc::Error.
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
 }
 
 }  // namespace
