@@ -1,8 +1,9 @@
 """benchmarks/llamacpp/bench_all.py — issue 6's benchmark in one run: llm-atc next to llama.cpp (llama-cpp-python) on
 the very same GGUF files, printing ONE JSON object: this machine's memory read bandwidth, pp128 / pp512 / tg128 at
 batch 1, batched decode at 4 / 8 / 16 sequences, each decode figure as a fraction of its bandwidth bound, resident
-memory next to weight and KV-cache bytes, the serving comparison (llm-atc serve vs llama-cpp-python's OpenAI server
-driven by benchmarks/serving/bench_serving.py), and every ratio llm-atc / llama.cpp.
+memory next to weight and KV-cache bytes, the serving comparison (llm-atc serve vs llama.cpp's C++ server with as
+many parallel slots when --llama-server names it — build_llama_server.py builds it — else llama-cpp-python's one-slot
+OpenAI server; driven by benchmarks/serving/bench_serving.py), and every ratio llm-atc / llama.cpp.
 
 Not a test (CI never runs it): timings on a shared machine are noise. Every figure is the median over --rounds
 interleaved rounds (ours, llama.cpp, ours, llama.cpp ...). llama.cpp runs in a worker process of its own
@@ -237,6 +238,16 @@ class ServerProcess:
                 self.proc.wait()
 
 
+def llamacpp_server_description(args, max_conc):
+    """Which llama.cpp server the serving comparison ran against, and how many requests it serves at once."""
+    if args.llama_server:
+        return {"server": f"llama-server ({args.llama_server}): llama.cpp's C++ server, built by "
+                          "build_llama_server.py from llama-cpp-python's vendored llama.cpp",
+                "parallel_slots": max_conc, "continuous_batching": True}
+    return {"server": "llama-cpp-python's OpenAI server (python -m llama_cpp.server)",
+            **llamacpp_server_parallel_slots()}
+
+
 def llamacpp_server_parallel_slots():
     """What llama-cpp-python's OpenAI server can do at once, read from the installed package rather than assumed."""
     from llama_cpp.server import settings
@@ -278,16 +289,29 @@ def serving_section(args, model_dir, gguf_path, config, weight_bytes):
                          ours_port, log_dir)
     llama = None
     try:
-        llama = ServerProcess("llama.cpp", [args.python, "-m", "llama_cpp.server", "--model", str(gguf_path),
-                                            "--n_threads", str(args.threads), "--n_threads_batch", str(args.threads),
-                                            "--n_ctx", str(kv_tokens), "--interrupt_requests", "False",
-                                            "--host", "127.0.0.1", "--port", str(llama_port)],
-                              llama_port, log_dir)
+        if args.llama_server:
+            # llama.cpp's C++ server: max_conc parallel slots sharing kv_tokens of context (each slot gets
+            # max_model_len, as ours), continuous batching (its default).
+            llama_cmd = [str(args.llama_server), "--model", str(gguf_path), "--threads", str(args.threads),
+                         "--threads-batch", str(args.threads), "--ctx-size", str(kv_tokens),
+                         "--parallel", str(max_conc), "--cont-batching", "--host", "127.0.0.1",
+                         "--port", str(llama_port),
+                         # No cross-request prompt cache in RAM (ours has none either) and no web UI.
+                         "--cache-ram", "0", "--no-webui"]
+        else:
+            llama_cmd = [args.python, "-m", "llama_cpp.server", "--model", str(gguf_path),
+                         "--n_threads", str(args.threads), "--n_threads_batch", str(args.threads),
+                         "--n_ctx", str(kv_tokens), "--interrupt_requests", "False",
+                         "--host", "127.0.0.1", "--port", str(llama_port)]
+        llama = ServerProcess("llama.cpp", llama_cmd, llama_port, log_dir)
         samples = {c: {"llm-atc": [], "llama.cpp": []} for c in args.serving_concurrency}
         for r in range(args.serving_rounds):
             for c in args.serving_concurrency:
-                for name, server in (("llm-atc", ours), ("llama.cpp", llama)):  # same prompts (seed) for both
-                    result = run_bench_serving(server.base_url, args, c, seed=r)
+                # The same prompts for both servers, new ones for every (round, concurrency): both servers keep
+                # earlier prompts' KV (prefix cache, slot cache), and a repeated prompt would skip its prefill.
+                seed = 1000 * r + c
+                for name, server in (("llm-atc", ours), ("llama.cpp", llama)):
+                    result = run_bench_serving(server.base_url, args, c, seed=seed)
                     samples[c][name].append(result)
                     print(json.dumps({"serving": name, "concurrency": c, "round": r,
                                       "output_tok_s": result["output_token_throughput_per_s"],
@@ -303,7 +327,7 @@ def serving_section(args, model_dir, gguf_path, config, weight_bytes):
     expected_tokens = args.serving_requests * args.serving_output_len
     entry = {"requests": args.serving_requests, "input_words": args.serving_input_words,
              "output_len": args.serving_output_len, "rounds": args.serving_rounds,
-             "llamacpp_server": llamacpp_server_parallel_slots(), "llm-atc_max_num_seqs": max_conc}
+             "llamacpp_server": llamacpp_server_description(args, max_conc), "llm-atc_max_num_seqs": max_conc}
     for c, per_engine in samples.items():
         row = {}
         for name, runs in per_engine.items():
@@ -329,8 +353,9 @@ def serving_section(args, model_dir, gguf_path, config, weight_bytes):
         "llm-atc": memory_entry(memory["llm-atc"].get("VmHWM"), memory["llm-atc"].get("VmRSS"), weight_bytes,
                                 ours_kv_bytes, extra={"kv_cache_blocks": ours_blocks}),
         "llama.cpp": memory_entry(memory["llama.cpp"].get("VmHWM"), memory["llama.cpp"].get("VmRSS"), weight_bytes,
-                                  llama_kv_bytes, extra={"note": "includes the Python interpreter, FastAPI and "
-                                                                 "uvicorn"}),
+                                  llama_kv_bytes,
+                                  extra=None if args.llama_server else
+                                  {"note": "includes the Python interpreter, FastAPI and uvicorn"}),
     }
     return entry
 
@@ -447,6 +472,9 @@ def main(argv=None):
     p.add_argument("--tg-tokens", type=int, default=128, help="decode steps of tg and of batched decode")
     p.add_argument("--batch-sizes", default="4,8,16", help="sequences decoded together")
     p.add_argument("--batched-prompt-len", type=int, default=32, help="prompt tokens of each batched sequence")
+    p.add_argument("--llama-server", type=pathlib.Path, default=None,
+                   help="llama.cpp's C++ server binary (build_llama_server.py makes it) to serve with as many "
+                        "parallel slots as the highest concurrency; default: llama-cpp-python's one-slot server")
     p.add_argument("--serving-types", default=None, help="types to serve (default: all of --types)")
     p.add_argument("--serving-rounds", type=int, default=None, help="default: --rounds")
     p.add_argument("--serving-requests", type=int, default=16)
@@ -469,6 +497,8 @@ def main(argv=None):
     args.serving_rounds = args.serving_rounds or args.rounds
     args.serving_concurrency = parse_list(args.serving_concurrency, int)
     args.cache = args.cache or args.build / "bench-cache"
+    if args.llama_server and not args.llama_server.is_file():
+        p.error(f"--llama-server: {args.llama_server} not found (benchmarks/llamacpp/build_llama_server.py builds it)")
     for path, what in ((args.model / "config.json", "--model"), (args.build / "llm-atc", "--build")):
         if not path.is_file():
             p.error(f"{what}: {path} not found")
