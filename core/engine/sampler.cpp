@@ -7,6 +7,8 @@
 #include <numeric>
 #include <unordered_map>
 
+#include "kernels/cpu/token_choice.h"
+
 namespace llmatc::engine {
 
 namespace {
@@ -76,54 +78,12 @@ SampleResult sample_token(std::span<const float> logits, const SamplingParams& p
     if (params.greedy()) {
         result.token = argmax(x);
     } else {
-        // Candidates sorted best first (lowest id on ties), so filtering and the draw do not depend on hash or
-        // memory order.
+        // The CPU backend's draw (candidates best first, lowest id on ties), so the host and the backend's sample
+        // slot choose alike for the same u.
         for (float& v : x) v /= params.temperature;
-        std::vector<int32_t> order(static_cast<size_t>(vocab));
-        std::iota(order.begin(), order.end(), 0);
-        auto better = [&](int32_t a, int32_t b) { return x[a] > x[b] || (x[a] == x[b] && a < b); };
-        size_t n_keep = order.size();
-        if (params.top_k > 0 && static_cast<size_t>(params.top_k) < order.size()) {
-            std::partial_sort(order.begin(), order.begin() + params.top_k, order.end(), better);
-            n_keep = static_cast<size_t>(params.top_k);
-        } else {
-            std::sort(order.begin(), order.end(), better);
-        }
-        const float max = x[order[0]];
-        std::vector<double> probs(n_keep);
-        double total = 0.0;
-        for (size_t i = 0; i < n_keep; ++i) total += probs[i] = std::exp(static_cast<double>(x[order[i]]) - max);
-        if (params.top_p < 1.0f) {
-            // Keep the smallest prefix whose mass reaches top_p (always at least the best token).
-            double cum = 0.0;
-            size_t keep = 0;
-            while (keep < n_keep) {
-                cum += probs[keep] / total;
-                ++keep;
-                if (cum >= params.top_p) break;
-            }
-            n_keep = keep;
-        }
-        if (params.min_p > 0.0f) {
-            // probs[0] is the largest; drop those under min_p times it.
-            const double floor = params.min_p * probs[0];
-            size_t keep = 1;
-            while (keep < n_keep && probs[keep] >= floor) ++keep;
-            n_keep = keep;
-        }
-        total = 0.0;
-        for (size_t i = 0; i < n_keep; ++i) total += probs[i];
-        const double target = uniform01(rng) * total;
-        double cum = 0.0;
-        result.token = order[n_keep - 1];
-        for (size_t i = 0; i < n_keep; ++i) {
-            cum += probs[i];
-            if (target < cum) {
-                result.token = order[i];
-                break;
-            }
-        }
-        if (x[result.token] == kNegInf) result.token = argmax(x);  // every candidate masked: fall back, never -inf
+        thread_local cpu::TokenChoiceScratch scratch;
+        result.token = cpu::choose_token(x.data(), vocab, params.top_k, params.top_p, params.min_p, uniform01(rng),
+                                         scratch);
     }
 
     std::vector<float> lp;

@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <numeric>
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/token_choice.h"
 #include "util/error.h"
 
 namespace llmatc::cpu {
@@ -49,55 +49,12 @@ void check_params(const llmatc_sample_params& p, int64_t row) {
     if (!(p.u >= 0.0 && p.u < 1.0)) bad_argument(where + "u must be in [0, 1), got " + std::to_string(p.u));
 }
 
-// One row, non-greedy; `x` and `order` are scratch reused across rows.
+// One row, non-greedy; `x` and `scratch` are reused across rows.
 int32_t sample_row(const float* row, int32_t vocab, const llmatc_sample_params& p, std::vector<float>& x,
-                   std::vector<int32_t>& order, std::vector<double>& probs) {
+                   TokenChoiceScratch& scratch) {
     x.assign(row, row + vocab);
     for (float& v : x) v /= p.temperature;
-    order.resize(static_cast<size_t>(vocab));
-    std::iota(order.begin(), order.end(), 0);
-    auto better = [&](int32_t a, int32_t b) { return x[a] > x[b] || (x[a] == x[b] && a < b); };
-    size_t n_keep = order.size();
-    if (p.top_k > 0 && static_cast<size_t>(p.top_k) < order.size()) {
-        std::partial_sort(order.begin(), order.begin() + p.top_k, order.end(), better);
-        n_keep = static_cast<size_t>(p.top_k);
-    } else {
-        std::sort(order.begin(), order.end(), better);
-    }
-    const float max = x[order[0]];
-    probs.resize(n_keep);
-    double total = 0.0;
-    for (size_t i = 0; i < n_keep; ++i) total += probs[i] = std::exp(static_cast<double>(x[order[i]]) - max);
-    if (p.top_p < 1.0f) {
-        double cum = 0.0;
-        size_t keep = 0;
-        while (keep < n_keep) {
-            cum += probs[keep] / total;
-            ++keep;
-            if (cum >= p.top_p) break;
-        }
-        n_keep = keep;
-    }
-    if (p.min_p > 0.0f) {
-        const double floor = p.min_p * probs[0];
-        size_t keep = 1;
-        while (keep < n_keep && probs[keep] >= floor) ++keep;
-        n_keep = keep;
-    }
-    total = 0.0;
-    for (size_t i = 0; i < n_keep; ++i) total += probs[i];
-    const double target = p.u * total;
-    double cum = 0.0;
-    int32_t token = order[n_keep - 1];
-    for (size_t i = 0; i < n_keep; ++i) {
-        cum += probs[i];
-        if (target < cum) {
-            token = order[i];
-            break;
-        }
-    }
-    if (x[token] == kNegInf) token = argmax(x.data(), vocab);
-    return token;
+    return choose_token(x.data(), vocab, p.top_k, p.top_p, p.min_p, p.u, scratch);
 }
 
 }  // namespace
@@ -113,14 +70,13 @@ void op_sample(const float* logits, int64_t n_rows, int32_t vocab, const llmatc_
         bad_argument("params struct_size " + std::to_string(stride) + " is smaller than llmatc_sample_params (" +
                      std::to_string(sizeof(llmatc_sample_params)) + ")");
     std::vector<float> x;
-    std::vector<int32_t> order;
-    std::vector<double> probs;
+    TokenChoiceScratch scratch;
     for (int64_t r = 0; r < n_rows; ++r) {
         const auto& p = *reinterpret_cast<const llmatc_sample_params*>(reinterpret_cast<const char*>(params) +
                                                                         static_cast<size_t>(r) * stride);
         check_params(p, r);
         const float* row = logits + r * int64_t(vocab);
-        const int32_t token = p.temperature == 0.0f ? argmax(row, vocab) : sample_row(row, vocab, p, x, order, probs);
+        const int32_t token = p.temperature == 0.0f ? argmax(row, vocab) : sample_row(row, vocab, p, x, scratch);
         out_tokens[r] = token;
         if (out_logprobs) out_logprobs[r] = chosen_logprob(row, vocab, token);
     }
