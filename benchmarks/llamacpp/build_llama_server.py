@@ -51,13 +51,19 @@ def build(version, cache, jobs):
     log = out_dir / "build.log"
     with tempfile.TemporaryDirectory(prefix="llama-server-build-") as work:
         work = pathlib.Path(work)
-        run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+        run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "llama-cpp-python",
              f"llama-cpp-python=={version}", "-d", str(work)], log)
         sdists = list(work.glob("llama_cpp_python-*.tar.gz"))
         if len(sdists) != 1:
             raise SystemExit(f"build_llama_server: expected one llama_cpp_python sdist in {work}, found {sdists}")
         with tarfile.open(sdists[0]) as tar:
-            tar.extractall(work, filter="data")
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: refuse links and paths outside `work`
+                tar.extractall(work, filter="data")
+            else:
+                for member in tar.getmembers():
+                    if member.name.startswith("/") or ".." in pathlib.PurePosixPath(member.name).parts:
+                        raise SystemExit(f"build_llama_server: unsafe path {member.name!r} in {sdists[0]}")
+                tar.extractall(work)
         source = work / f"llama_cpp_python-{version}" / "vendor" / "llama.cpp"
         if not (source / "tools" / "server").is_dir():
             raise SystemExit(f"build_llama_server: {source} has no tools/server: this llama.cpp has no server")
