@@ -21,7 +21,9 @@ inline size_t dtype_element_size(llmatc_dtype dtype) noexcept {
         case LLMATC_DTYPE_I64: return 8;
         case LLMATC_DTYPE_Q8_0:
         case LLMATC_DTYPE_Q4_0:
-        case LLMATC_DTYPE_Q4_K: return 0;
+        case LLMATC_DTYPE_Q4_K:
+        case LLMATC_DTYPE_Q6_K:
+        case LLMATC_DTYPE_Q5_K: return 0;
     }
     return 0;
 }
@@ -35,6 +37,8 @@ inline const char* dtype_name(llmatc_dtype dtype) noexcept {
         case LLMATC_DTYPE_Q8_0: return "Q8_0";
         case LLMATC_DTYPE_Q4_0: return "Q4_0";
         case LLMATC_DTYPE_Q4_K: return "Q4_K";
+        case LLMATC_DTYPE_Q6_K: return "Q6_K";
+        case LLMATC_DTYPE_Q5_K: return "Q5_K";
         case LLMATC_DTYPE_I32: return "I32";
         case LLMATC_DTYPE_I64: return "I64";
     }

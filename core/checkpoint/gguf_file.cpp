@@ -21,7 +21,7 @@ constexpr uint64_t kDefaultAlignment = 32;
 constexpr uint32_t kMaxDims = 4;
 
 // ggml's tensor type numbers (ggml.h), for the types this reader accepts.
-enum GgmlType : uint32_t { kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ8_0 = 8, kQ4_K = 12, kBF16 = 30 };
+enum GgmlType : uint32_t { kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ8_0 = 8, kQ4_K = 12, kQ5_K = 13, kQ6_K = 14, kBF16 = 30 };
 // GGUF metadata value types.
 enum GgufType : uint32_t {
     kU8 = 0, kI8, kU16, kI16, kU32, kI32, kF32v, kBool, kString, kArray, kU64, kI64, kF64
@@ -183,6 +183,8 @@ std::optional<TypeInfo> type_info(uint32_t ggml_type) {
         case kQ8_0: return TypeInfo{LLMATC_DTYPE_Q8_0, 32, 34};
         case kQ4_0: return TypeInfo{LLMATC_DTYPE_Q4_0, 32, 18};
         case kQ4_K: return TypeInfo{LLMATC_DTYPE_Q4_K, 256, 144};
+        case kQ5_K: return TypeInfo{LLMATC_DTYPE_Q5_K, 256, 176};
+        case kQ6_K: return TypeInfo{LLMATC_DTYPE_Q6_K, 256, 210};
         default: return std::nullopt;
     }
 }
@@ -292,7 +294,8 @@ void GgufFile::read(const uint8_t* data, uint64_t size) {
         if (!type)
             throw Error(LLMATC_ERR_UNSUPPORTED, file + ": tensor '" + info.name + "' has ggml type " +
                                                     std::to_string(ggml_type) +
-                                                    "; supported: F32 (0), F16 (1), Q4_0 (2), Q8_0 (8), Q4_K (12), BF16 (30)");
+                                                    "; supported: F32 (0), F16 (1), Q4_0 (2), Q8_0 (8), Q4_K (12), "
+                                                    "Q5_K (13), Q6_K (14), BF16 (30)");
         info.type = *type;
         if (uint64_t(ne[0]) % type->block_elements != 0)
             throw Error(LLMATC_ERR_CORRUPT, file + ": tensor '" + info.name + "' rows of " + std::to_string(ne[0]) +

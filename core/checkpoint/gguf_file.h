@@ -21,12 +21,12 @@ namespace llmatc::checkpoint_detail {
 // A scalar metadata value (arrays are skipped, except that their length is kept for tokenizer.ggml.tokens).
 using GgufValue = std::variant<int64_t, uint64_t, double, bool, std::string>;
 
-// Opens and validates the whole file up front (GGUF v2/v3): header, metadata, tensor table, every tensor's type
-// (F32, F16, BF16, Q8_0, Q4_0, Q4_K), byte span inside the data section. Tensors of architecture "llama" are renamed to
-// their Hugging Face names (token_embd.weight -> model.embed_tokens.weight, blk.N.attn_q.weight ->
-// model.layers.N.self_attn.q_proj.weight ...). llama.cpp's converter interleaves the two rotary halves of each
-// q/k head's rows (for its RoPE layout); those two tensors are copied once with the rows put back in Hugging Face
-// order, so a rotate_half forward reads them unchanged. Every other tensor stays in the mapping (zero-copy).
+// Opens and validates the whole file up front (GGUF v2/v3): header, metadata, tensor table, every tensor's type (F32,
+// F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K), byte span inside the data section. Tensors of architecture "llama" are
+// renamed to their Hugging Face names (token_embd.weight -> model.embed_tokens.weight, blk.N.attn_q.weight ->
+// model.layers.N.self_attn.q_proj.weight ...). llama.cpp's converter interleaves the two rotary halves of each q/k
+// head's rows (for its RoPE layout); those two tensors are copied once with the rows put back in Hugging Face order, so
+// a rotate_half forward reads them unchanged. Every other tensor stays in the mapping (zero-copy).
 // Any violation throws llmatc::Error naming the file (and the tensor or key).
 class GgufFile {
 public:

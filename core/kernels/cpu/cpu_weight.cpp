@@ -16,6 +16,8 @@
 #include "kernels/cpu/float_packed.h"
 #include "kernels/cpu/quant_packed.h"
 #include "kernels/cpu/quant_q4_k.h"
+#include "kernels/cpu/quant_q5_k.h"
+#include "kernels/cpu/quant_q6_k.h"
 #include "kernels/cpu/thread_pool.h"
 #include "util/error.h"
 
@@ -26,11 +28,16 @@ namespace {
 bool is_float_type(llmatc_dtype t) {
     return t == LLMATC_DTYPE_F32 || t == LLMATC_DTYPE_F16 || t == LLMATC_DTYPE_BF16;
 }
-bool is_block_type(llmatc_dtype t) {
-    return t == LLMATC_DTYPE_Q8_0 || t == LLMATC_DTYPE_Q4_0 || t == LLMATC_DTYPE_Q4_K;
+bool is_k_quant(llmatc_dtype t) {
+    return t == LLMATC_DTYPE_Q4_K || t == LLMATC_DTYPE_Q6_K || t == LLMATC_DTYPE_Q5_K;
 }
-// Elements per block along a row: 256 for Q4_K's super-blocks, 32 for Q8_0 / Q4_0.
-int64_t block_elements(llmatc_dtype t) { return t == LLMATC_DTYPE_Q4_K ? kQ4KBlock : kQuantBlock; }
+bool is_block_type(llmatc_dtype t) {
+    return t == LLMATC_DTYPE_Q8_0 || t == LLMATC_DTYPE_Q4_0 || is_k_quant(t);
+}
+// Elements per block along a row: 256 for the K-quants' super-blocks, 32 for Q8_0 / Q4_0.
+int64_t block_elements(llmatc_dtype t) { return is_k_quant(t) ? kQ4KBlock : kQuantBlock; }
+// Types read from GGUF files only: there is no quantizer for them at load.
+bool is_read_only_type(llmatc_dtype t) { return t == LLMATC_DTYPE_Q6_K || t == LLMATC_DTYPE_Q5_K; }
 
 std::string shape_string(const llmatc_tensor_view& v) {
     std::string s = "[";
@@ -61,6 +68,12 @@ void row_to_f32(llmatc_dtype t, const void* data, int64_t cols, int64_t row, flo
     } else if (t == LLMATC_DTYPE_Q4_K) {
         const auto* blocks = static_cast<const BlockQ4_K*>(data) + row * (cols / kQ4KBlock);
         for (int64_t b = 0; b < cols / kQ4KBlock; ++b) dequantize_block_q4_k(blocks + b, out + b * kQ4KBlock);
+    } else if (t == LLMATC_DTYPE_Q6_K) {
+        const auto* blocks = static_cast<const BlockQ6_K*>(data) + row * (cols / kQ6KBlock);
+        for (int64_t b = 0; b < cols / kQ6KBlock; ++b) dequantize_block_q6_k(blocks + b, out + b * kQ6KBlock);
+    } else if (t == LLMATC_DTYPE_Q5_K) {
+        const auto* blocks = static_cast<const BlockQ5_K*>(data) + row * (cols / kQ5KBlock);
+        for (int64_t b = 0; b < cols / kQ5KBlock; ++b) dequantize_block_q5_k(blocks + b, out + b * kQ5KBlock);
     } else if (t == LLMATC_DTYPE_F32) {
         std::memcpy(out, static_cast<const float*>(data) + row * cols, size_t(cols) * sizeof(float));
     } else {
@@ -115,6 +128,8 @@ uint64_t dtype_bytes(llmatc_dtype dtype, int64_t count) {
         case LLMATC_DTYPE_Q8_0: return uint64_t(count / kQuantBlock) * sizeof(BlockQ8_0);
         case LLMATC_DTYPE_Q4_0: return uint64_t(count / kQuantBlock) * sizeof(BlockQ4_0);
         case LLMATC_DTYPE_Q4_K: return uint64_t(count / kQ4KBlock) * sizeof(BlockQ4_K);
+        case LLMATC_DTYPE_Q6_K: return uint64_t(count / kQ6KBlock) * sizeof(BlockQ6_K);
+        case LLMATC_DTYPE_Q5_K: return uint64_t(count / kQ5KBlock) * sizeof(BlockQ5_K);
         default: return 0;
     }
 }
@@ -169,10 +184,10 @@ std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc
                                                          shape_string(src));
     if (!is_float_type(src.dtype) && !is_block_type(src.dtype))
         throw Error(LLMATC_ERR_UNSUPPORTED, std::string("weight_create: source dtype ") + dtype_name(src.dtype) +
-                                                " is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_K)");
+                                                " is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)");
     if (!is_float_type(storage) && !is_block_type(storage))
         throw Error(LLMATC_ERR_UNSUPPORTED, std::string("weight_create: storage dtype ") + dtype_name(storage) +
-                                                " is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_K)");
+                                                " is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)");
     if (src.data == nullptr) throw Error(LLMATC_ERR_INVALID_ARGUMENT, "weight_create: tensor data is NULL");
 
     const int64_t rows = src.n_dims == 2 ? src.shape[0] : 1;
@@ -198,6 +213,12 @@ std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc
         throw Error(LLMATC_ERR_UNSUPPORTED, std::string("weight_create: a ") + dtype_name(src.dtype) +
                                                 " weight can be kept as " + dtype_name(src.dtype) +
                                                 " or F32, not " + dtype_name(storage));
+
+    if (is_read_only_type(storage) && src.dtype != storage)
+        throw Error(LLMATC_ERR_UNSUPPORTED, std::string("weight_create: cannot quantize a ") + dtype_name(src.dtype) +
+                                                " weight of shape " + shape_string(src) + " to " +
+                                                dtype_name(storage) + " at load; " + dtype_name(storage) +
+                                                " weights are only read from GGUF files");
 
     auto w = std::make_unique<llmatc_weight>();
     w->dtype = storage;

@@ -14,11 +14,11 @@ class ThreadPool;
 
 // The opaque handle of the C interface; on the CPU backend it is this.
 struct llmatc_weight {
-    llmatc_dtype dtype;   // storage: F32, F16, BF16, Q8_0 or Q4_0
+    llmatc_dtype dtype;   // storage: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K or Q6_K
     int64_t rows;         // 2-D: out features; 1-D: 1
     int64_t cols;         // 2-D: in features; 1-D: length
     int32_t n_dims;
-    const void* data;     // rows * cols elements of dtype (blocks for Q8_0 / Q4_0)
+    const void* data;     // rows * cols elements of dtype (blocks for the quantized types)
     uint64_t bytes;       // size of data
     bool packed = false;  // in the 16-row interleaved layout of quant_packed.h / float_packed.h, not row order
     std::unique_ptr<uint8_t[], void (*)(void*)> owned{nullptr, nullptr};  // set when data is ours

@@ -6,6 +6,8 @@
 #include "kernels/cpu/isa_simd_impl.h"
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/quant_q4_k.h"
+#include "kernels/cpu/quant_q5_k.h"
+#include "kernels/cpu/quant_q6_k.h"
 
 namespace llmatc::cpu {
 
@@ -60,6 +62,8 @@ void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
             if (p.packed && avx512_packed_matmul(p, row_begin, row_end)) return;
             break;
         case LLMATC_DTYPE_Q4_K: matmul_rows_q4_k_avx512(p, row_begin, row_end); return;
+        case LLMATC_DTYPE_Q6_K: matmul_rows_q6_k_avx512(p, row_begin, row_end); return;
+        case LLMATC_DTYPE_Q5_K: matmul_rows_q5_k_avx512(p, row_begin, row_end); return;
         default: break;
     }
     isa_kernels_scalar().matmul_rows(p, row_begin, row_end);  // unpacked blocks (AVX-512 without VNNI)

@@ -4,6 +4,8 @@
 #include "kernels/cpu/isa_kernels.h"
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/quant_q4_k.h"
+#include "kernels/cpu/quant_q5_k.h"
+#include "kernels/cpu/quant_q6_k.h"
 
 namespace llmatc::cpu {
 
@@ -79,6 +81,8 @@ void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
         case LLMATC_DTYPE_Q8_0:
         case LLMATC_DTYPE_Q4_0: matmul_rows_quantized(p, row_begin, row_end); return;
         case LLMATC_DTYPE_Q4_K: matmul_rows_q4_k_scalar(p, row_begin, row_end); return;
+        case LLMATC_DTYPE_Q6_K: matmul_rows_q6_k_scalar(p, row_begin, row_end); return;
+        case LLMATC_DTYPE_Q5_K: matmul_rows_q5_k_scalar(p, row_begin, row_end); return;
         default: return;  // weight_create admits no other storage type
     }
 }

@@ -191,7 +191,10 @@ void quantize_row_q8k(const float* x, void* out, int64_t n) {
         const float inv_d = d != 0.0f ? 1.0f / d : 0.0f;
         block.d = d;
         int8_t q[kQ4KBlock];
-        for (int i = 0; i < kQ4KBlock; ++i) q[i] = int8_t(std::nearbyint(xb[i] * inv_d));
+        // Round half to even as nearbyint does (|x * inv_d| <= 127): the 1.5 * 2^23 trick, which vectorises where
+        // nearbyint is a libm call per value (3% of a Q4_K_M decode step).
+        constexpr float kMagic = 12582912.0f;
+        for (int i = 0; i < kQ4KBlock; ++i) q[i] = int8_t((xb[i] * inv_d + kMagic) - kMagic);
         for (int s = 0; s < kQ4KSubBlocks; ++s) {
             int sum = 0;
             for (int i = 0; i < 32; ++i) sum += q[32 * s + i];

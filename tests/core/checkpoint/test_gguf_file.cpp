@@ -195,9 +195,15 @@ TEST_CASE("corrupt or unsupported GGUF files are refused with a clear error", "[
     bad_magic.magic = 0x12345678;
     CHECK_THAT(message_of(bad_magic.bytes()), Catch::Contains("not a GGUF file"));
 
+    GgufBuilder q2k = tiny_llama();
+    q2k.tensors[3].ggml_type = 10;  // Q2_K: not read
+    CHECK_THAT(message_of(q2k.bytes()), Catch::Contains("blk.0.ffn_down.weight") && Catch::Contains("type 10"));
+
+    // Q6_K is read, with the same rule as Q4_K.
     GgufBuilder q6k = tiny_llama();
     q6k.tensors[3].ggml_type = 14;  // Q6_K
-    CHECK_THAT(message_of(q6k.bytes()), Catch::Contains("blk.0.ffn_down.weight") && Catch::Contains("type 14"));
+    CHECK_THAT(message_of(q6k.bytes()),
+               Catch::Contains("blk.0.ffn_down.weight") && Catch::Contains("do not fill whole Q6_K blocks"));
 
     // Q4_K is read, but its super-blocks of 256 must tile the rows.
     GgufBuilder q4k = tiny_llama();

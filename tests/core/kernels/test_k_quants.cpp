@@ -1,0 +1,306 @@
+// tests/core/kernels/test_k_quants.cpp — Q6_K and Q5_K weights (read from GGUF, never quantized at load): zero-copy
+// blocks, decoding, matmul at every ISA level and thread count against the reference on the quantized operands,
+// ISA agreement with the scalar kernel, and the errors for bad shapes, sizes and requests.
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <type_traits>
+
+#include "kernels/cpu/cpu_weight.h"
+#include "kernels/cpu/fp16.h"
+#include "kernels/cpu/quant_q5_k.h"
+#include "kernels/cpu/quant_q6_k.h"
+#include "reference_kernels.h"
+#include "test_support.h"
+
+using namespace llmatc;
+using namespace llmatc::test;
+
+namespace {
+
+struct Shape {
+    int64_t rows, cols, n;
+};
+
+// Rows not a multiple of 16 exercise the row-range tails; n covers GEMV, every activation tile remainder (1..4) and
+// 17 (four whole tiles and one row).
+const Shape kShapes[] = {{1, 256, 1},  {7, 256, 2},  {13, 512, 3},   {37, 768, 1},  {9, 256, 4},  {21, 1024, 5},
+                         {3, 512, 17}, {70, 256, 7}, {5, 2048, 9},   {19, 256, 16}, {33, 512, 6}, {11, 768, 11},
+                         {2, 256, 13}, {17, 512, 8}, {23, 256, 10},  {6, 512, 12},  {4, 256, 14}, {29, 256, 15}};
+
+// Random bytes for every level and scale field; the half-precision scales small positive or negative values, as a
+// quantizer writes them (|d| ~ max|w| / 32 / 127 for Q6_K), so products stay far from F32 overflow.
+template <class Block>
+std::vector<Block> random_blocks(std::mt19937& rng, size_t count) {
+    std::vector<Block> blocks(count);
+    std::uniform_int_distribution<int> byte(0, 255);
+    std::uniform_real_distribution<float> scale(-2e-3f, 2e-3f);
+    for (Block& b : blocks) {
+        auto* raw = reinterpret_cast<uint8_t*>(&b);
+        for (size_t i = 0; i < sizeof(Block); ++i) raw[i] = uint8_t(byte(rng));
+        b.d = cpu::f32_to_fp16(scale(rng));
+        if constexpr (std::is_same_v<Block, cpu::BlockQ5_K>) b.dmin = cpu::f32_to_fp16(std::fabs(scale(rng)));
+    }
+    return blocks;
+}
+
+template <class Block>
+llmatc_tensor_view block_view(const std::vector<Block>& blocks, llmatc_dtype dtype, int64_t rows, int64_t cols) {
+    llmatc_tensor_view view{};
+    view.struct_size = sizeof view;
+    view.abi_version = LLMATC_ABI_VERSION;
+    view.dtype = dtype;
+    view.n_dims = 2;
+    view.shape[0] = rows;
+    view.shape[1] = cols;
+    view.data = blocks.data();
+    view.nbytes = blocks.size() * sizeof(Block);
+    return view;
+}
+
+// x as the Q5_K kernels see it: quantized per 256 to BlockQ8K and read back in element order (quant_q4_k.h).
+std::vector<float> q8k_roundtrip(const std::vector<float>& x, int64_t cols) {
+    std::vector<float> out(x.size());
+    std::vector<cpu::BlockQ8K> blocks(size_t(cols / 256));
+    for (size_t row = 0; row < x.size() / size_t(cols); ++row) {
+        cpu::quantize_row_q8k(x.data() + row * size_t(cols), blocks.data(), cols);
+        for (size_t b = 0; b < blocks.size(); ++b) {
+            float* o = out.data() + row * size_t(cols) + b * 256;
+            for (int h = 0; h < 2; ++h)
+                for (int byte = 0; byte < 64; ++byte) {
+                    const int element = 64 * (2 * h + byte / 32) + byte % 32;
+                    o[element] = blocks[b].d * float(blocks[b].qs[128 * h + byte]);
+                    o[element + 32] = blocks[b].d * float(blocks[b].qs[128 * h + 64 + byte]);
+                }
+        }
+    }
+    return out;
+}
+
+// x as the Q6_K kernels see it (BlockQ8K16, element order); also checks the per-16 sums the kernels rely on.
+std::vector<float> q8k16_roundtrip(const std::vector<float>& x, int64_t cols) {
+    std::vector<float> out(x.size());
+    std::vector<cpu::BlockQ8K16> blocks(size_t(cols / 256));
+    for (size_t row = 0; row < x.size() / size_t(cols); ++row) {
+        cpu::quantize_row_q8k16(x.data() + row * size_t(cols), blocks.data(), cols);
+        for (size_t b = 0; b < blocks.size(); ++b) {
+            float* o = out.data() + row * size_t(cols) + b * 256;
+            const cpu::BlockQ8K16& q = blocks[b];
+            for (int j = 0; j < 16; ++j) {
+                int sum = 0;
+                for (int e = 16 * j; e < 16 * j + 16; ++e) {
+                    o[e] = q.d * float(q.qs[e]);
+                    sum += q.qs[e];
+                }
+                REQUIRE(sum == q.sums[j]);
+            }
+        }
+    }
+    return out;
+}
+
+struct KQuant {
+    llmatc_dtype dtype;
+    const char* name;
+    uint64_t block_bytes;
+};
+const KQuant kKQuants[] = {{LLMATC_DTYPE_Q6_K, "Q6_K", 210}, {LLMATC_DTYPE_Q5_K, "Q5_K", 176}};
+
+// Random blocks of the type, as raw bytes (the view points into them).
+std::vector<uint8_t> random_weight_bytes(std::mt19937& rng, llmatc_dtype dtype, int64_t rows, int64_t cols) {
+    const size_t count = size_t(rows * cols / 256);
+    std::vector<uint8_t> bytes;
+    if (dtype == LLMATC_DTYPE_Q6_K) {
+        const auto blocks = random_blocks<cpu::BlockQ6_K>(rng, count);
+        bytes.assign(reinterpret_cast<const uint8_t*>(blocks.data()),
+                     reinterpret_cast<const uint8_t*>(blocks.data() + count));
+    } else {
+        const auto blocks = random_blocks<cpu::BlockQ5_K>(rng, count);
+        bytes.assign(reinterpret_cast<const uint8_t*>(blocks.data()),
+                     reinterpret_cast<const uint8_t*>(blocks.data() + count));
+    }
+    return bytes;
+}
+
+llmatc_tensor_view bytes_view(const std::vector<uint8_t>& bytes, llmatc_dtype dtype, int64_t rows, int64_t cols) {
+    llmatc_tensor_view view{};
+    view.struct_size = sizeof view;
+    view.abi_version = LLMATC_ABI_VERSION;
+    view.dtype = dtype;
+    view.n_dims = 2;
+    view.shape[0] = rows;
+    view.shape[1] = cols;
+    view.data = bytes.data();
+    view.nbytes = bytes.size();
+    return view;
+}
+
+}  // namespace
+
+TEST_CASE("Q6_K and Q5_K blocks are used in place, decode per element, and convert to F32", "[k_quants]") {
+    std::mt19937 rng(17);
+    TestBackend b(2, cpu::best_isa());
+    const int64_t rows = 5, cols = 512;
+    const auto q6 = random_blocks<cpu::BlockQ6_K>(rng, size_t(rows * cols / 256));
+    const auto q5 = random_blocks<cpu::BlockQ5_K>(rng, size_t(rows * cols / 256));
+    for (const KQuant& kq : kKQuants) {
+        INFO(kq.name);
+        const llmatc_tensor_view view = kq.dtype == LLMATC_DTYPE_Q6_K ? block_view(q6, kq.dtype, rows, cols)
+                                                                       : block_view(q5, kq.dtype, rows, cols);
+        llmatc_weight *kept = nullptr, *as_f32 = nullptr;
+        LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, kq.dtype, &kept));
+        REQUIRE(kept->data == view.data);  // zero-copy from the mapping
+        REQUIRE(b.k->weight_bytes(b.ctx, kept) == uint64_t(rows * cols / 256) * kq.block_bytes);
+        LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, LLMATC_DTYPE_F32, &as_f32));
+        const std::vector<float> values = weight_values(kept);
+        REQUIRE(values == weight_values(as_f32));
+
+        // Each value from its own fields, written out per the layout comments of quant_q6_k.h / quant_q5_k.h
+        // (gguf-py's bit-exact agreement is checked by compare_k_quants_with_gguf.py).
+        for (size_t blk = 0; blk < size_t(rows * cols / 256); ++blk) {
+            for (int e = 0; e < 256; ++e) {
+                float expected, magnitude;
+                if (kq.dtype == LLMATC_DTYPE_Q6_K) {
+                    const cpu::BlockQ6_K& q = q6[blk];
+                    const int h = e / 128, k = e % 128;
+                    const int low = k < 64 ? q.ql[64 * h + k] & 0x0f : q.ql[64 * h + k - 64] >> 4;
+                    const int t = k / 32, high = (q.qh[32 * h + k % 32] >> (2 * t)) & 3;
+                    expected = (cpu::fp16_to_f32(q.d) * float(q.scales[e / 16])) * float((low | high << 4) - 32);
+                    magnitude = std::fabs(expected);
+                } else {
+                    const cpu::BlockQ5_K& q = q5[blk];
+                    uint8_t sc[8], m[8];
+                    cpu::unpack_q4_k_scales(q.scales, sc, m);
+                    const int s = e / 32, c = s / 2, l = e % 32;
+                    const int low = s % 2 == 0 ? q.qs[32 * c + l] & 0x0f : q.qs[32 * c + l] >> 4;
+                    const int level = low | (((q.qh[l] >> s) & 1) << 4);
+                    const float scaled = cpu::fp16_to_f32(q.d) * float(sc[s]) * float(level);
+                    const float offset = cpu::fp16_to_f32(q.dmin) * float(m[s]);
+                    expected = scaled - offset;
+                    magnitude = std::fabs(scaled) + std::fabs(offset);
+                }
+                const float actual = values[blk * 256 + size_t(e)];
+                // Exact but for a fused multiply-add the compiler may make of this test's own expression.
+                REQUIRE(std::fabs(actual - expected) <= 1e-6f * magnitude);
+            }
+        }
+        // Embedding rows decode the same way.
+        const int32_t ids[2] = {3, 0};
+        std::vector<float> rows_out(2 * size_t(cols));
+        LLMATC_REQUIRE_OK(b.k->embedding(b.ctx, kept, ids, 2, rows_out.data()));
+        REQUIRE(std::memcmp(rows_out.data(), values.data() + 3 * cols, size_t(cols) * 4) == 0);
+        REQUIRE(std::memcmp(rows_out.data() + cols, values.data(), size_t(cols) * 4) == 0);
+        b.k->weight_destroy(b.ctx, kept);
+        b.k->weight_destroy(b.ctx, as_f32);
+    }
+}
+
+TEST_CASE("matmul with Q6_K and Q5_K weights matches the reference on the quantized values", "[k_quants]") {
+    std::mt19937 rng(2718);
+    for (cpu::Isa isa : available_isas()) {
+        for (int threads : {1, 2, 3}) {
+            TestBackend b(threads, isa);
+            for (const KQuant& kq : kKQuants) {
+                for (const Shape& s : kShapes) {
+                    INFO(b.label << " " << kq.name << " shape [" << s.rows << ", " << s.cols << "] n " << s.n);
+                    const std::vector<uint8_t> bytes = random_weight_bytes(rng, kq.dtype, s.rows, s.cols);
+                    const llmatc_tensor_view view = bytes_view(bytes, kq.dtype, s.rows, s.cols);
+                    llmatc_weight* w = nullptr;
+                    LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, kq.dtype, &w));
+                    const std::vector<float> wv = weight_values(w);
+                    const std::vector<float> x = random_vector(rng, size_t(s.n * s.cols), -2.0f, 2.0f);
+                    std::vector<float> y = poisoned(size_t(s.n * s.rows));
+                    LLMATC_REQUIRE_OK(b.k->matmul(b.ctx, w, x.data(), s.n, y.data()));
+                    const std::vector<float> xq = kq.dtype == LLMATC_DTYPE_Q6_K ? q8k16_roundtrip(x, s.cols)
+                                                                                : q8k_roundtrip(x, s.cols);
+                    // Same quantized operands as the (double) reference: the integer products are exact; what
+                    // differs is F32 rounding of the per-super-block scaling and of the sum over super-blocks
+                    // (a few ulps of sum |x w| per block), hence 2e-5 of the magnitude.
+                    require_close(y, ref_matmul(wv, s.rows, s.cols, xq, s.n), 1e-6, 2e-5,
+                                  ref_matmul_magnitude(wv, s.rows, s.cols, x, s.n));
+                    b.k->weight_destroy(b.ctx, w);
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("every ISA's Q6_K and Q5_K matmul agrees with the scalar kernel", "[k_quants]") {
+    std::mt19937 rng(31337);
+    TestBackend scalar(1, cpu::Isa::scalar);
+    for (cpu::Isa isa : available_isas()) {
+        TestBackend b(2, isa);
+        for (const KQuant& kq : kKQuants) {
+            for (const Shape& s : kShapes) {
+                INFO(b.label << " " << kq.name << " shape [" << s.rows << ", " << s.cols << "] n " << s.n);
+                const std::vector<uint8_t> bytes = random_weight_bytes(rng, kq.dtype, s.rows, s.cols);
+                const llmatc_tensor_view view = bytes_view(bytes, kq.dtype, s.rows, s.cols);
+                llmatc_weight *w = nullptr, *w_ref = nullptr;
+                LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, kq.dtype, &w));
+                LLMATC_REQUIRE_OK(scalar.k->weight_create(scalar.ctx, &view, kq.dtype, &w_ref));
+                const std::vector<float> x = random_vector(rng, size_t(s.n * s.cols), -3.0f, 3.0f);
+                std::vector<float> y = poisoned(size_t(s.n * s.rows)), y_ref = poisoned(size_t(s.n * s.rows));
+                LLMATC_REQUIRE_OK(b.k->matmul(b.ctx, w, x.data(), s.n, y.data()));
+                LLMATC_REQUIRE_OK(scalar.k->matmul(scalar.ctx, w_ref, x.data(), s.n, y_ref.data()));
+                // Identical integers per super-block; only the F32 order of the scaling and summation differs.
+                require_close(y, y_ref, 1e-6, 2e-5, ref_matmul_magnitude(weight_values(w), s.rows, s.cols, x, s.n));
+                b.k->weight_destroy(b.ctx, w);
+                scalar.k->weight_destroy(scalar.ctx, w_ref);
+            }
+        }
+    }
+}
+
+TEST_CASE("Q6_K and Q5_K refuse bad shapes, sizes and quantization at load, naming the problem",
+          "[k_quants][errors]") {
+    std::mt19937 rng(11);
+    TestBackend b(1, cpu::best_isa());
+    for (const KQuant& kq : kKQuants) {
+        INFO(kq.name);
+        llmatc_weight* w = nullptr;
+        // Rows that are not whole super-blocks cannot be stored in the type.
+        const EncodedTensor t = encode(random_vector(rng, 4 * 320), LLMATC_DTYPE_F32);
+        const llmatc_tensor_view narrow = make_view(t, {4, 320});
+        REQUIRE(b.k->weight_create(b.ctx, &narrow, kq.dtype, &w) == LLMATC_ERR_INVALID_ARGUMENT);
+        std::string message = thread_error();
+        CHECK(message.find("[4, 320]") != std::string::npos);
+        CHECK(message.find(kq.name) != std::string::npos);
+        REQUIRE(w == nullptr);
+
+        // There is no quantizer to these types: asking for one names the request, not a silent garbage weight.
+        const EncodedTensor f = encode(random_vector(rng, 2 * 256), LLMATC_DTYPE_F32);
+        const llmatc_tensor_view floats = make_view(f, {2, 256});
+        REQUIRE(b.k->weight_create(b.ctx, &floats, kq.dtype, &w) == LLMATC_ERR_UNSUPPORTED);
+        message = thread_error();
+        CHECK(message.find(kq.name) != std::string::npos);
+        CHECK(message.find("GGUF") != std::string::npos);
+        REQUIRE(w == nullptr);
+
+        // A source whose byte size does not match its shape is corrupt; the message gives the expected size.
+        std::vector<uint8_t> bytes(size_t(kq.block_bytes) - 1, 0);
+        const llmatc_tensor_view bad = bytes_view(bytes, kq.dtype, 1, 256);
+        REQUIRE(b.k->weight_create(b.ctx, &bad, kq.dtype, &w) == LLMATC_ERR_CORRUPT);
+        CHECK(std::string(thread_error()).find(std::to_string(kq.block_bytes)) != std::string::npos);
+
+        // Blocks are kept as they are or decoded to F32; re-quantizing them to another block type is refused.
+        std::vector<uint8_t> good = random_weight_bytes(rng, kq.dtype, 1, 256);
+        const llmatc_tensor_view ok = bytes_view(good, kq.dtype, 1, 256);
+        REQUIRE(b.k->weight_create(b.ctx, &ok, LLMATC_DTYPE_Q8_0, &w) == LLMATC_ERR_UNSUPPORTED);
+        CHECK(std::string(thread_error()).find(kq.name) != std::string::npos);
+    }
+}
+
+TEST_CASE("Q6_K's activations hold the values of Q4_K / Q5_K's, ties rounded to even", "[k_quants]") {
+    std::mt19937 rng(99);
+    const int64_t cols = 1024;
+    std::vector<float> x = random_vector(rng, size_t(cols), -4.0f, 4.0f);
+    // First block: max 127 gives d = 1, so halves are exact ties of the rounding (2.5 -> 2, -3.5 -> -4).
+    for (int i = 0; i < 256; ++i) x[size_t(i)] = float(i % 2 == 0 ? (i / 2) % 120 : -((i / 2) % 120)) + 0.5f;
+    x[0] = 127.0f;
+    const std::vector<float> ordered = q8k_roundtrip(x, cols), natural = q8k16_roundtrip(x, cols);
+    REQUIRE(ordered == natural);
+    CHECK(natural[2] == 2.0f);   // 1.5
+    CHECK(natural[4] == 2.0f);   // 2.5
+    CHECK(natural[3] == 0.0f);   // -0.5
+    CHECK(natural[5] == -2.0f);  // -1.5
+}
