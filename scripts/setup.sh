@@ -10,7 +10,7 @@ want_tests=0
 build_pkgs=(g++ meson catch2 ninja-build pkg-config libboost-dev libboost-program-options-dev libboost-filesystem-dev
             rapidjson-dev libspdlog-dev libsentencepiece-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev
             libsqlite3-dev libzip-dev openssh-client)
-test_pkgs=(python3-venv python3-torch python3-numpy openssh-server curl)
+test_pkgs=(python3-venv python3-torch python3-numpy openssh-server curl cmake)  # cmake: llama-cpp-python builds llama.cpp
 
 pkgs=("${build_pkgs[@]}")
 [ $want_tests = 1 ] && pkgs+=("${test_pkgs[@]}")
@@ -24,11 +24,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ $want_tests = 1 ]; then
-  # The test peers: Debian's CPU-only torch (system site packages) + PyPI's transformers, openai SDK, moto, GCS emulator.
+  # The test peers: Debian's CPU-only torch (system site packages) + PyPI's transformers, openai SDK, moto, GCS emulator,
+  # gguf, and llama-cpp-python (built from source: llama.cpp itself, the peer for GGUF files it quantized).
   if [ ! -x .venv/bin/python ]; then
     /usr/bin/python3 -m venv --system-site-packages .venv
   fi
-  if ! .venv/bin/python -c "import transformers, openai, moto, gcp_storage_emulator, pytest, safetensors, google.protobuf, gguf" 2>/dev/null; then
+  if ! .venv/bin/python -c "import transformers, openai, moto, gcp_storage_emulator, pytest, safetensors, google.protobuf, gguf, llama_cpp" 2>/dev/null; then
     echo "== installing Python test peers into .venv"
     .venv/bin/pip install -q -r tests/requirements.txt
   fi

@@ -367,7 +367,9 @@ int cmd_generate(int argc, char** argv) {
         ("model-plugin", po::value(&o.load.force_plugin), "force a model plugin by name (llama, vicuna); "
                                                           "default: matched by config.json")
         ("quantization", po::value(&o.load.quantization), "weight storage: f32, f16, bf16, q8_0, q4_0, q4_k "
-                                                          "(default: the checkpoint's dtypes)")
+                                                          "(default: the checkpoint's dtypes; a GGUF file's "
+                                                          "F32/F16/BF16/Q8_0/Q4_0/Q4_K/Q5_K/Q6_K tensors as "
+                                                          "they are)")
         ("device", po::value(&o.load.device)->default_value("auto"), "cpu | cuda | auto")
         ("kv-cache-dtype", po::value(&o.kv_cache_dtype)->default_value("auto"), "KV cache element type: auto "
                                                                                  "(F32 for F32 weights, else F16), "

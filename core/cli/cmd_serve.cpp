@@ -79,7 +79,8 @@ po::options_description describe_flags(RawFlags& f) {
         ("chat-template", po::value(&f.chat_template_file), "FILE holding a Jinja chat template that overrides the "
                                                             "model's")
         ("quantization", po::value(&f.quantization), "weight storage: q8_0, q4_0, q4_k, f16, bf16, f32 (default: the "
-                                                     "checkpoint's dtypes)")
+                                                     "checkpoint's dtypes; a GGUF file's F32/F16/BF16/Q8_0/"
+                                                     "Q4_0/Q4_K/Q5_K/Q6_K tensors as they are)")
         ("device", po::value(&f.device), "cpu | cuda | auto (default auto)");
     po::options_description server("Server");
     server.add_options()

@@ -5,19 +5,15 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/cpu/isa_avx512_k_quant_rows.h"
 #include "kernels/cpu/quant_q4_k.h"
 
 namespace llmatc::cpu {
 
 namespace {
 
-bool cpu_has_vnni() {
-    static const bool has = [] {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512vnni") != 0;
-    }();
-    return has;
-}
+using k_quant::cpu_has_vnni;
+using k_quant::reduce_128;
 
 // One weight super-block laid out for the dot products. vpdpbusd lane k of a 64-byte product sums bytes 4k..4k+3,
 // so lanes 0-7 come from the first 32-byte chunk and lanes 8-15 from the second (see BlockQ4_K / BlockQ8K for the
@@ -32,14 +28,6 @@ struct UnpackedBlock {
     __m128i mins;           // 8 x int16
     float d, dmin;
 };
-
-// vpermw indices spreading the 8 int16 scales over the packed products of half h: 128-bit lanes 0-1 hold chunk 2h
-// (low nibbles: sub-block 4h, high: 4h + 1), lanes 2-3 chunk 2h + 1 (sub-blocks 4h + 2, 4h + 3).
-inline __m512i scale_spread(int h) {
-    const short a = short(4 * h), b = short(4 * h + 1), c = short(4 * h + 2), e = short(4 * h + 3);
-    return _mm512_set_epi16(e, e, e, e, c, c, c, c, e, e, e, e, c, c, c, c,
-                            b, b, b, b, a, a, a, a, b, b, b, b, a, a, a, a);
-}
 
 inline void unpack_block(const BlockQ4_K& block, UnpackedBlock& u, const __m512i spread[2]) {
     const __m512i low_mask = _mm512_set1_epi8(0x0f);
@@ -64,12 +52,6 @@ inline void unpack_block(const BlockQ4_K& block, UnpackedBlock& u, const __m512i
     u.dmin = _cvtsh_ss(block.dmin);
 }
 
-inline float reduce_128(__m128 v) {
-    v = _mm_add_ps(v, _mm_movehl_ps(v, v));
-    v = _mm_add_ss(v, _mm_movehdup_ps(v));
-    return _mm_cvtss_f32(v);
-}
-
 // NX activation rows times one weight row over every super-block of the row; the weight block is unpacked once
 // and reused by the NX rows (prefill), which is the expensive part of the loop.
 template <int NX>
@@ -81,7 +63,7 @@ void q4_k_tile(const BlockQ8K* x, int64_t blocks, const BlockQ4_K* w_row, float*
         acc_min[i] = _mm_setzero_ps();
     }
     const __m512i zero = _mm512_setzero_si512();
-    const __m512i spread[2] = {scale_spread(0), scale_spread(1)};
+    const __m512i spread[2] = {k_quant::q4_k_scale_spread(0), k_quant::q4_k_scale_spread(1)};
     for (int64_t b = 0; b < blocks; ++b) {
         UnpackedBlock u;
         unpack_block(w_row[b], u, spread);
@@ -112,24 +94,11 @@ void matmul_rows_q4_k_avx512(const MatmulProblem& p, int64_t row_begin, int64_t 
         matmul_rows_q4_k_scalar(p, row_begin, row_end);
         return;
     }
-    const int64_t blocks = p.cols / kQ4KBlock;
-    const auto* w = static_cast<const BlockQ4_K*>(p.w);
-    const auto* xq = static_cast<const BlockQ8K*>(p.x_q8);
-    constexpr int64_t kXBlockRows = 64;  // activation rows kept hot in L2 while the weight rows pass
-    for (int64_t xb = 0; xb < p.n; xb += kXBlockRows) {
-        const int64_t nb = std::min(kXBlockRows, p.n - xb);
-        for (int64_t r = row_begin; r < row_end; ++r) {
-            const BlockQ4_K* w_row = w + r * blocks;
-            int64_t i = 0;
-            for (; i + 4 <= nb; i += 4) q4_k_tile<4>(xq + (xb + i) * blocks, blocks, w_row, p.y + (xb + i) * p.rows + r, p.rows);
-            switch (nb - i) {
-                case 3: q4_k_tile<3>(xq + (xb + i) * blocks, blocks, w_row, p.y + (xb + i) * p.rows + r, p.rows); break;
-                case 2: q4_k_tile<2>(xq + (xb + i) * blocks, blocks, w_row, p.y + (xb + i) * p.rows + r, p.rows); break;
-                case 1: q4_k_tile<1>(xq + (xb + i) * blocks, blocks, w_row, p.y + (xb + i) * p.rows + r, p.rows); break;
-                default: break;
-            }
-        }
-    }
+    k_quant::matmul_rows_by_tiles<BlockQ4_K, BlockQ8K>(
+        p, row_begin, row_end, p.cols / kQ4KBlock,
+        [](auto nx, const BlockQ8K* x, int64_t blocks, const BlockQ4_K* w_row, float* y, int64_t ldy) {
+            q4_k_tile<decltype(nx)::value>(x, blocks, w_row, y, ldy);
+        });
 }
 
 }  // namespace llmatc::cpu

@@ -5,19 +5,15 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/cpu/isa_avx512_k_quant_rows.h"
 #include "kernels/cpu/quant_q5_k.h"
 
 namespace llmatc::cpu {
 
 namespace {
 
-bool cpu_has_vnni() {
-    static const bool has = [] {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512vnni") != 0;
-    }();
-    return has;
-}
+using k_quant::cpu_has_vnni;
+using k_quant::reduce_128;
 
 // One weight super-block laid out as the Q4_K kernel lays out its nibbles (isa_avx512_q4k.cpp), with the fifth bit
 // added: levels_lo[h] byte b is the level of element 64c + l (c = 2h + b / 32, l = b % 32; sub-block 2c), lined up
@@ -30,15 +26,6 @@ struct UnpackedBlock {
     __m128i mins;       // 8 x int16
     float d, dmin;
 };
-
-// vpermw indices spreading the 8 int16 scales over the packed products of half h (the Q4_K kernel's order):
-// 128-bit lanes 0-1 hold chunk 2h (lo: sub-block 4h, hi: 4h + 1), lanes 2-3 chunk 2h + 1 (4h + 2, 4h + 3).
-inline __m512i scale_spread(int h) {
-    short idx[32];
-    for (int lane = 0; lane < 4; ++lane)
-        for (int pos = 0; pos < 8; ++pos) idx[8 * lane + pos] = short(4 * h + 2 * (lane / 2) + (pos < 4 ? 0 : 1));
-    return _mm512_loadu_si512(idx);
-}
 
 // Per-byte masks selecting the fifth bit in qh (copied into both 256-bit halves of a register): bytes 0-31 of half
 // h's lo levels are sub-block 4h (qh bit 4h), bytes 32-63 sub-block 4h + 2; hi levels sub-blocks 4h + 1, 4h + 3.
@@ -79,12 +66,6 @@ inline void unpack_block(const BlockQ5_K& block, UnpackedBlock& u, const __m512i
     u.dmin = _cvtsh_ss(block.dmin);
 }
 
-inline float reduce_128(__m128 v) {
-    v = _mm_add_ps(v, _mm_movehl_ps(v, v));
-    v = _mm_add_ss(v, _mm_movehdup_ps(v));
-    return _mm_cvtss_f32(v);
-}
-
 // NX activation rows times one weight row over every super-block of the row; the weight block is unpacked once
 // and reused by the NX rows (prefill).
 template <int NX>
@@ -96,7 +77,7 @@ void q5_k_tile(const BlockQ8K* x, int64_t blocks, const BlockQ5_K* w_row, float*
         acc_min[i] = _mm_setzero_ps();
     }
     const __m512i zero = _mm512_setzero_si512();
-    const __m512i spread[2] = {scale_spread(0), scale_spread(1)};
+    const __m512i spread[2] = {k_quant::q4_k_scale_spread(0), k_quant::q4_k_scale_spread(1)};
     const FifthBitSelect select{{two_halves(0, 2), two_halves(4, 6)}, {two_halves(1, 3), two_halves(5, 7)}};
     for (int64_t b = 0; b < blocks; ++b) {
         UnpackedBlock u;
@@ -128,26 +109,11 @@ void matmul_rows_q5_k_avx512(const MatmulProblem& p, int64_t row_begin, int64_t 
         matmul_rows_q5_k_scalar(p, row_begin, row_end);
         return;
     }
-    const int64_t blocks = p.cols / kQ5KBlock;
-    const auto* w = static_cast<const BlockQ5_K*>(p.w);
-    const auto* xq = static_cast<const BlockQ8K*>(p.x_q8);
-    constexpr int64_t kXBlockRows = 64;  // activation rows kept hot in L2 while the weight rows pass
-    for (int64_t xb = 0; xb < p.n; xb += kXBlockRows) {
-        const int64_t nb = std::min(kXBlockRows, p.n - xb);
-        for (int64_t r = row_begin; r < row_end; ++r) {
-            const BlockQ5_K* w_row = w + r * blocks;
-            float* y = p.y + xb * p.rows + r;
-            const BlockQ8K* x = xq + xb * blocks;
-            int64_t i = 0;
-            for (; i + 4 <= nb; i += 4) q5_k_tile<4>(x + i * blocks, blocks, w_row, y + i * p.rows, p.rows);
-            switch (nb - i) {
-                case 3: q5_k_tile<3>(x + i * blocks, blocks, w_row, y + i * p.rows, p.rows); break;
-                case 2: q5_k_tile<2>(x + i * blocks, blocks, w_row, y + i * p.rows, p.rows); break;
-                case 1: q5_k_tile<1>(x + i * blocks, blocks, w_row, y + i * p.rows, p.rows); break;
-                default: break;
-            }
-        }
-    }
+    k_quant::matmul_rows_by_tiles<BlockQ5_K, BlockQ8K>(
+        p, row_begin, row_end, p.cols / kQ5KBlock,
+        [](auto nx, const BlockQ8K* x, int64_t blocks, const BlockQ5_K* w_row, float* y, int64_t ldy) {
+            q5_k_tile<decltype(nx)::value>(x, blocks, w_row, y, ldy);
+        });
 }
 
 }  // namespace llmatc::cpu

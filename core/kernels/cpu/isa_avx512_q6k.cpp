@@ -4,19 +4,14 @@
 
 #include <algorithm>
 
+#include "kernels/cpu/isa_avx512_k_quant_rows.h"
 #include "kernels/cpu/quant_q6_k.h"
 
 namespace llmatc::cpu {
 
 namespace {
 
-bool cpu_has_vnni() {
-    static const bool has = [] {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512vnni") != 0;
-    }();
-    return has;
-}
+using k_quant::cpu_has_vnni;
 
 // One weight super-block laid out for the dot products, per half h (elements 128h .. 128h + 127):
 // levels_lo[h] byte k is the unsigned level (0..63) of element 128h + k, levels_hi[h] byte k that of element
@@ -113,26 +108,11 @@ void matmul_rows_q6_k_avx512(const MatmulProblem& p, int64_t row_begin, int64_t 
         matmul_rows_q6_k_scalar(p, row_begin, row_end);
         return;
     }
-    const int64_t blocks = p.cols / kQ6KBlock;
-    const auto* w = static_cast<const BlockQ6_K*>(p.w);
-    const auto* xq = static_cast<const BlockQ8K16*>(p.x_q8);
-    constexpr int64_t kXBlockRows = 64;  // activation rows kept hot in L2 while the weight rows pass
-    for (int64_t xb = 0; xb < p.n; xb += kXBlockRows) {
-        const int64_t nb = std::min(kXBlockRows, p.n - xb);
-        for (int64_t r = row_begin; r < row_end; ++r) {
-            const BlockQ6_K* w_row = w + r * blocks;
-            float* y = p.y + xb * p.rows + r;
-            const BlockQ8K16* x = xq + xb * blocks;
-            int64_t i = 0;
-            for (; i + 4 <= nb; i += 4) q6_k_tile<4>(x + i * blocks, blocks, w_row, y + i * p.rows, p.rows);
-            switch (nb - i) {
-                case 3: q6_k_tile<3>(x + i * blocks, blocks, w_row, y + i * p.rows, p.rows); break;
-                case 2: q6_k_tile<2>(x + i * blocks, blocks, w_row, y + i * p.rows, p.rows); break;
-                case 1: q6_k_tile<1>(x + i * blocks, blocks, w_row, y + i * p.rows, p.rows); break;
-                default: break;
-            }
-        }
-    }
+    k_quant::matmul_rows_by_tiles<BlockQ6_K, BlockQ8K16>(
+        p, row_begin, row_end, p.cols / kQ6KBlock,
+        [](auto nx, const BlockQ8K16* x, int64_t blocks, const BlockQ6_K* w_row, float* y, int64_t ldy) {
+            q6_k_tile<decltype(nx)::value>(x, blocks, w_row, y, ldy);
+        });
 }
 
 }  // namespace llmatc::cpu
