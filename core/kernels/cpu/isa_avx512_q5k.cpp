@@ -2,10 +2,7 @@
 // products. Compiled with the AVX-512 flags only; called only when the CPU has AVX-512 F/BW/VL.
 #include <immintrin.h>
 
-#include <algorithm>
-#include <cstring>
-
-#include "kernels/cpu/isa_avx512_k_quant_rows.h"
+#include "kernels/cpu/isa_avx512_k_quants.h"
 #include "kernels/cpu/quant_q5_k.h"
 
 namespace llmatc::cpu {
@@ -13,19 +10,6 @@ namespace llmatc::cpu {
 namespace {
 
 using k_quant::cpu_has_vnni;
-using k_quant::reduce_128;
-
-// One weight super-block laid out as the Q4_K kernel lays out its nibbles (isa_avx512_q4k.cpp), with the fifth bit
-// added: levels_lo[h] byte b is the level of element 64c + l (c = 2h + b / 32, l = b % 32; sub-block 2c), lined up
-// with BlockQ8K::qs[128h + b]; levels_hi[h] byte b that of element 64c + 32 + l (sub-block 2c + 1), lined up with
-// qs[128h + 64 + b]. Products are packed to int16 and scaled with vpmaddwd as for Q4_K; |dot lane| <= 4 * 31 * 127.
-struct UnpackedBlock {
-    __m512i levels_lo[2];
-    __m512i levels_hi[2];
-    __m512i scales[2];  // half h: int16 scale of each position of the packed products
-    __m128i mins;       // 8 x int16
-    float d, dmin;
-};
 
 // Per-byte masks selecting the fifth bit in qh (copied into both 256-bit halves of a register): bytes 0-31 of half
 // h's lo levels are sub-block 4h (qh bit 4h), bytes 32-63 sub-block 4h + 2; hi levels sub-blocks 4h + 1, 4h + 3.
@@ -37,8 +21,8 @@ inline __m512i two_halves(int low_bit, int high_bit) {
     return _mm512_inserti64x4(_mm512_set1_epi8(char(1 << low_bit)), _mm256_set1_epi8(char(1 << high_bit)), 1);
 }
 
-inline void unpack_block(const BlockQ5_K& block, UnpackedBlock& u, const __m512i spread[2],
-                         const FifthBitSelect& select) {
+// Q5_K's levels: the nibbles as Q4_K lays them out (k_quant::Q4KFamilyBlock) with the fifth bit from qh added.
+inline void unpack_block(const BlockQ5_K& block, k_quant::Q4KFamilyBlock& u, const FifthBitSelect& select) {
     const __m512i low_mask = _mm512_set1_epi8(0x0f);
     const __m512i fifth = _mm512_set1_epi8(0x10);
     const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.qh)));
@@ -47,59 +31,10 @@ inline void unpack_block(const BlockQ5_K& block, UnpackedBlock& u, const __m512i
         const __m512i lo = _mm512_and_si512(packed, low_mask);
         const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_mask);
         // Bit 4 of a nibble is clear, so adding 16 where the fifth bit is set ORs it in.
-        u.levels_lo[h] = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(qh, select.lo[h]), lo, fifth);
-        u.levels_hi[h] = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(qh, select.hi[h]), hi, fifth);
+        u.lo[h] = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(qh, select.lo[h]), lo, fifth);
+        u.hi[h] = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(qh, select.hi[h]), hi, fifth);
     }
-    // The 6-bit fields four at a time, one byte each (layout in quant_q4_k.h).
-    uint32_t words[3];
-    std::memcpy(words, block.scales, sizeof words);
-    const uint32_t scales_0_3 = words[0] & 0x3f3f3f3fu;
-    const uint32_t mins_0_3 = words[1] & 0x3f3f3f3fu;
-    const uint32_t scales_4_7 = (words[2] & 0x0f0f0f0fu) | (((words[0] >> 6) & 0x03030303u) << 4);
-    const uint32_t mins_4_7 = ((words[2] >> 4) & 0x0f0f0f0fu) | (((words[1] >> 6) & 0x03030303u) << 4);
-    const __m512i scales16 =
-        _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, int(scales_4_7), int(scales_0_3))));
-    u.scales[0] = _mm512_permutexvar_epi16(spread[0], scales16);
-    u.scales[1] = _mm512_permutexvar_epi16(spread[1], scales16);
-    u.mins = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, int(mins_4_7), int(mins_0_3)));
-    u.d = _cvtsh_ss(block.d);
-    u.dmin = _cvtsh_ss(block.dmin);
-}
-
-// NX activation rows times one weight row over every super-block of the row; the weight block is unpacked once
-// and reused by the NX rows (prefill).
-template <int NX>
-void q5_k_tile(const BlockQ8K* x, int64_t blocks, const BlockQ5_K* w_row, float* y, int64_t ldy) {
-    __m512 acc[NX];
-    __m128 acc_min[NX];
-    for (int i = 0; i < NX; ++i) {
-        acc[i] = _mm512_setzero_ps();
-        acc_min[i] = _mm_setzero_ps();
-    }
-    const __m512i zero = _mm512_setzero_si512();
-    const __m512i spread[2] = {k_quant::q4_k_scale_spread(0), k_quant::q4_k_scale_spread(1)};
-    const FifthBitSelect select{{two_halves(0, 2), two_halves(4, 6)}, {two_halves(1, 3), two_halves(5, 7)}};
-    for (int64_t b = 0; b < blocks; ++b) {
-        UnpackedBlock u;
-        unpack_block(w_row[b], u, spread, select);
-        for (int i = 0; i < NX; ++i) {
-            const BlockQ8K& xb = x[i * blocks + b];
-            __m512i scaled = zero;
-            for (int h = 0; h < 2; ++h) {
-                const __m512i x_lo = _mm512_loadu_si512(xb.qs + 128 * h);
-                const __m512i x_hi = _mm512_loadu_si512(xb.qs + 128 * h + 64);
-                const __m512i dot_lo = _mm512_dpbusd_epi32(zero, u.levels_lo[h], x_lo);
-                const __m512i dot_hi = _mm512_dpbusd_epi32(zero, u.levels_hi[h], x_hi);
-                const __m512i products = _mm512_packs_epi32(dot_lo, dot_hi);
-                scaled = _mm512_add_epi32(scaled, _mm512_madd_epi16(products, u.scales[h]));
-            }
-            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(scaled), _mm512_set1_ps(u.d * xb.d), acc[i]);
-            const __m128i sums = _mm_loadu_si128(reinterpret_cast<const __m128i*>(xb.sums));
-            const __m128i offset = _mm_madd_epi16(u.mins, sums);  // 4 lanes of m[s] * sums[s] pairs
-            acc_min[i] = _mm_fmadd_ps(_mm_cvtepi32_ps(offset), _mm_set1_ps(u.dmin * xb.d), acc_min[i]);
-        }
-    }
-    for (int i = 0; i < NX; ++i) y[i * ldy] = _mm512_reduce_add_ps(acc[i]) - reduce_128(acc_min[i]);
+    k_quant::unpack_q4_k_scales(block.d, block.dmin, block.scales, u);
 }
 
 }  // namespace
@@ -112,7 +47,10 @@ void matmul_rows_q5_k_avx512(const MatmulProblem& p, int64_t row_begin, int64_t 
     k_quant::matmul_rows_by_tiles<BlockQ5_K, BlockQ8K>(
         p, row_begin, row_end, p.cols / kQ5KBlock,
         [](auto nx, const BlockQ8K* x, int64_t blocks, const BlockQ5_K* w_row, float* y, int64_t ldy) {
-            q5_k_tile<decltype(nx)::value>(x, blocks, w_row, y, ldy);
+            const FifthBitSelect select{{two_halves(0, 2), two_halves(4, 6)}, {two_halves(1, 3), two_halves(5, 7)}};
+            k_quant::q4_k_family_tile<decltype(nx)::value>(
+                x, blocks, w_row, y, ldy,
+                [&](const BlockQ5_K& block, k_quant::Q4KFamilyBlock& u) { unpack_block(block, u, select); });
         });
 }
 

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "kernels/cpu/isa_avx512_k_quant_rows.h"
+#include "kernels/cpu/isa_avx512_k_quants.h"
 #include "kernels/cpu/quant_q6_k.h"
 
 namespace llmatc::cpu {
