@@ -16,10 +16,10 @@ typedef enum llmatc_dtype {
     LLMATC_DTYPE_Q8_0 = 8,  /* blocks of 32: f16 scale + 32 x int8 (GGUF layout) */
     LLMATC_DTYPE_Q4_0 = 9,  /* blocks of 32: f16 scale + 16 bytes of nibbles (GGUF layout) */
     LLMATC_DTYPE_Q4_K = 10, /* super-blocks of 256 (GGUF layout) */
-    LLMATC_DTYPE_I32 = 16,
-    LLMATC_DTYPE_I64 = 17,
     LLMATC_DTYPE_Q6_K = 11, /* since 1.1: super-blocks of 256, 6-bit values, int8 scale per 16 (GGUF layout, 210 B) */
-    LLMATC_DTYPE_Q5_K = 12  /* since 1.1: super-blocks of 256, 5-bit values, Q4_K's scales and mins (GGUF, 176 B) */
+    LLMATC_DTYPE_Q5_K = 12, /* since 1.1: super-blocks of 256, 5-bit values, Q4_K's scales and mins (GGUF, 176 B) */
+    LLMATC_DTYPE_I32 = 16,
+    LLMATC_DTYPE_I64 = 17
 } llmatc_dtype;
 
 #define LLMATC_MAX_DIMS 4
