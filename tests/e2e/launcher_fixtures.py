@@ -2,14 +2,18 @@
 `llm-atc` commands that tears down every cluster it launched."""
 import json
 import os
+import pathlib
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 
 from conftest import BUILD_DIR, SHARED, STORIES260K, free_port  # noqa: F401  (re-exported for the tests)
 
 LLM_ATC = BUILD_DIR / "llm-atc"
-VENV_BIN = BUILD_DIR.parent / ".venv" / "bin"
+# The bin folder of the venv running the tests (moto_server, gcp-storage-emulator): absolute whatever the cwd or
+# LLMATC_BUILD_DIR (a relative build dir made BUILD_DIR.parent "." and the path cwd-dependent).
+VENV_BIN = pathlib.Path(sys.executable).absolute().parent
 
 
 class Launcher:

@@ -201,11 +201,9 @@ void op_silu_mul(CpuContext& ctx, const float* gate, const float* up, int64_t n,
     require_pointer(gate, "silu_mul", "gate");
     require_pointer(up, "silu_mul", "up");
     require_pointer(out, "silu_mul", "out");
+    const auto& k = *ctx.kernels;
     ctx.pool.parallel_for(n, kElementChunk, [&](int64_t begin, int64_t end, int) {
-        for (int64_t i = begin; i < end; ++i) {
-            const float g = gate[i];
-            out[i] = g / (1.0f + std::exp(-g)) * up[i];
-        }
+        k.silu_mul(gate + begin, up + begin, end - begin, out + begin);
     });
 }
 

@@ -2,8 +2,11 @@
 // flags only; called only when the CPU has them.
 #include <immintrin.h>
 
+#include <cmath>
+
 #include "kernels/cpu/isa_simd_impl.h"
 #include "kernels/cpu/quant_blocks.h"
+#include "kernels/cpu/simd_exp.h"
 
 namespace llmatc::cpu {
 
@@ -48,6 +51,20 @@ void quantize_row_q8_0(const float* x, void* out, int64_t n) {
     for (int64_t b = 0; b < n / kQuantBlock; ++b) quantize_block_q8_0(x + b * kQuantBlock, blocks + b);
 }
 
+// SiLU(gate) * up, 8 at a time; exp's argument clamped to [-87, 88], where exp_avx2 is exact to an ulp (outside
+// it SiLU is gate or 0 to within a float's precision).
+void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
+    const __m256 one = _mm256_set1_ps(1.0f), lo = _mm256_set1_ps(-87.0f), hi = _mm256_set1_ps(88.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 g = _mm256_loadu_ps(gate + i);
+        const __m256 minus_g = _mm256_min_ps(_mm256_max_ps(_mm256_sub_ps(_mm256_setzero_ps(), g), lo), hi);
+        const __m256 e = simd_exp::exp_avx2(minus_g);
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)), _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
 }  // namespace
 
 const IsaKernels& isa_kernels_avx2() {
@@ -58,7 +75,8 @@ const IsaKernels& isa_kernels_avx2() {
                                     false,
                                     false,
                                     nullptr,
-                                    false};
+                                    false,
+                                    silu_mul};
     return kernels;
 }
 

@@ -8,6 +8,7 @@
 #include "kernels/cpu/quant_q4_k.h"
 #include "kernels/cpu/quant_q5_k.h"
 #include "kernels/cpu/quant_q6_k.h"
+#include "kernels/cpu/simd_exp.h"
 
 namespace llmatc::cpu {
 
@@ -90,6 +91,20 @@ void quantize_row_q8_0(const float* x, void* out, int64_t n) {
     }
 }
 
+// SiLU(gate) * up, 16 at a time, the tail masked. exp's argument is clamped to [-100, 100]: exp_avx512 saturates
+// there already (to 0 and +inf), while a huge argument would wreck its range reduction.
+void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
+    const __m512 one = _mm512_set1_ps(1.0f), lo = _mm512_set1_ps(-100.0f), hi = _mm512_set1_ps(100.0f);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1u);
+        const __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
+        const __m512 minus_g = _mm512_min_ps(_mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), g), lo), hi);
+        const __m512 e = simd_exp::exp_avx512(minus_g);
+        const __m512 silu = _mm512_div_ps(g, _mm512_add_ps(one, e));
+        _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(m, up + i)));
+    }
+}
+
 }  // namespace
 
 const IsaKernels& isa_kernels_avx512() {
@@ -100,7 +115,8 @@ const IsaKernels& isa_kernels_avx512() {
                                     cpu_has_bf16(),
                                     cpu_has_vnni(),
                                     cpu_has_vnni() ? avx512_quantize_act_row : nullptr,
-                                    true};
+                                    true,
+                                    silu_mul};
     return kernels;
 }
 

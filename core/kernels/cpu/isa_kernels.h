@@ -49,6 +49,8 @@ struct IsaKernels {
     void (*quantize_act_row)(const float* x, void* out, int64_t cols);
     // Whether F16 / BF16 weights are repacked at load into the 16-row interleaved layout (float_packed.h).
     bool packs_floats;
+    // out[i] = gate[i] / (1 + exp(-gate[i])) * up[i] for i < n (SiLU(gate) * up; within a few ulp of std::exp's).
+    void (*silu_mul)(const float* gate, const float* up, int64_t n, float* out);
 };
 
 // Rows a thread's range of matmul output columns should be a multiple of (the register tile height; also the

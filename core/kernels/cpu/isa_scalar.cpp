@@ -1,5 +1,7 @@
 // core/kernels/cpu/isa_scalar.cpp — the portable inner loops: the fallback on CPUs without AVX2, and the simplest
 // statement of what every ISA's kernels compute.
+#include <cmath>
+
 #include "kernels/cpu/fp16.h"
 #include "kernels/cpu/isa_kernels.h"
 #include "kernels/cpu/quant_blocks.h"
@@ -92,11 +94,15 @@ void quantize_row_q8_0(const float* x, void* out, int64_t n) {
     for (int64_t b = 0; b < n / kQuantBlock; ++b) quantize_block_q8_0(x + b * kQuantBlock, blocks + b);
 }
 
+void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
+    for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
 }  // namespace
 
 const IsaKernels& isa_kernels_scalar() {
     static const IsaKernels kernels{Isa::scalar, "scalar", matmul_rows, quantize_row_q8_0, false, false, nullptr,
-                                    false};
+                                    false, silu_mul};
     return kernels;
 }
 

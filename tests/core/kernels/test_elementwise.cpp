@@ -1,5 +1,7 @@
 // tests/core/kernels/test_elementwise.cpp — embedding, RMSNorm, RoPE, SiLU·mul, add and softmax at every ISA level
 // and thread count, against the naive reference.
+#include <iterator>
+
 #include "kernels/cpu/cpu_weight.h"
 #include "reference_kernels.h"
 #include "test_support.h"
@@ -96,7 +98,10 @@ TEST_CASE("silu_mul, add and softmax match the reference", "[elementwise]") {
             TestBackend b(threads, isa);
             for (int64_t n : {1, 17, 40000}) {
                 INFO(b.label << " n " << n);
-                const std::vector<float> gate = random_vector(rng, size_t(n), -8, 8);
+                std::vector<float> gate = random_vector(rng, size_t(n), -8, 8);
+                // Past exp's range both ways (SiLU -> gate, -> -0), and its edges.
+                const float extremes[] = {-1e30f, -200.0f, -88.5f, -87.0f, 87.0f, 88.5f, 200.0f, 1e30f, 0.0f};
+                for (size_t e = 0; e < std::size(extremes) && e < gate.size(); ++e) gate[gate.size() - 1 - e] = extremes[e];
                 const std::vector<float> up = random_vector(rng, size_t(n), -2, 2);
                 std::vector<float> out = poisoned(size_t(n));
                 LLMATC_REQUIRE_OK(b.k->silu_mul(b.ctx, gate.data(), up.data(), n, out.data()));
