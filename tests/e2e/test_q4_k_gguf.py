@@ -1,6 +1,6 @@
 """tests/e2e/test_q4_k_gguf.py — Q4_K GGUF checkpoints: a random Llama (hidden 256, every matrix a whole number of
 256-element super-blocks) is converted with benchmarks/llamacpp/convert_to_gguf.py to F32 GGUF, then rewritten with
-its 2-D tensors as Q4_K blocks (made by our quantizer through tests' q4_k_tool; gguf-py 0.19 has no Q4_K quantizer;
+its 2-D tensors as Q4_K blocks (made by our quantizer through tests' k_quant_tool; gguf-py 0.19 has no Q4_K quantizer;
 the blocks' decoding is checked against gguf-py's dequantizer here too). No tokenizer.model goes beside the file,
 so the tokenizer is rebuilt from its tokenizer.ggml.* metadata.
 
@@ -29,7 +29,7 @@ from conftest import BUILD_DIR, REPO_ROOT
 gguf = pytest.importorskip("gguf")
 
 CONVERTER = REPO_ROOT / "benchmarks" / "llamacpp" / "convert_to_gguf.py"
-Q4_K_TOOL = BUILD_DIR / "tests" / "core" / "kernels" / "q4_k_tool"
+Q4_K_TOOL = BUILD_DIR / "tests" / "core" / "kernels" / "k_quant_tool"
 MODEL_ARGS = ["--hidden-size", "256", "--layers", "4", "--heads", "4", "--intermediate-size", "768",
               "--tokenizer", "stories260k"]
 N_PROMPTS = 16
@@ -72,7 +72,7 @@ def quantize_q4_k(rows, tmp_path):
         pytest.skip(f"{Q4_K_TOOL} not built")
     src, dst = tmp_path / "rows.f32", tmp_path / "rows.q4k"
     src.write_bytes(np.ascontiguousarray(rows, dtype=np.float32).tobytes())
-    subprocess.run([str(Q4_K_TOOL), "quantize", str(src), str(dst)], check=True)
+    subprocess.run([str(Q4_K_TOOL), "quantize", "q4_k", str(src), str(dst)], check=True)
     return np.frombuffer(dst.read_bytes(), dtype=np.uint8).reshape(rows.shape[0], -1)
 
 

@@ -3,7 +3,7 @@ to gguf-py's (random blocks, every scale/min bit pattern), and our quantizer's R
 ggml's own quantize_row_q4_K_ref (from llama-cpp-python's libggml, when the venv has it; gguf-py 0.19 has no Q4_K
 quantizer) and no worse than a plain per-sub-block min/max grid (always).
 
-Usage: compare_q4_k_with_gguf.py PATH/TO/q4_k_tool
+Usage: compare_q4_k_with_gguf.py PATH/TO/k_quant_tool
 """
 import ctypes
 import pathlib
@@ -23,7 +23,7 @@ def run_tool(tool, mode, data, out_dtype):
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = pathlib.Path(tmp) / "in", pathlib.Path(tmp) / "out"
         src.write_bytes(data.tobytes())
-        subprocess.run([tool, mode, str(src), str(dst)], check=True)
+        subprocess.run([tool, mode, "q4_k", str(src), str(dst)], check=True)
         return np.frombuffer(dst.read_bytes(), dtype=out_dtype)
 
 
