@@ -1,8 +1,12 @@
 // benchmarks/kernels/kernels_bench.cpp — micro-benchmark of the CPU kernels: GEMV bandwidth per weight dtype and
 // GEMM throughput, next to this machine's measured memory read bandwidth (interleaved rounds, medians), as JSON.
 //
-// Usage: llmatc-kernels-bench [--threads N] [--rounds R] [--isa scalar|avx2|avx512] [--bandwidth-only]
+// Usage: llmatc-kernels-bench [--threads N] [--rounds R] [--isa scalar|avx2|avx512] [--dtypes F16,Q4_0,...]
+//                              [--stream-mib M] [--in-cache] [--bandwidth-only]
 // --bandwidth-only measures just the memory read bandwidth (for benchmarks/llamacpp, between its rounds).
+// --stream-mib sets how many MiB of copies of each weight one GEMV pass streams (default 256; make it larger than
+// the last-level cache). --in-cache runs GEMV over one copy of each weight again and again, so it is read from the caches: the kernel's
+// compute ceiling (a kernel whose in-cache figure is near its DRAM figure is compute-bound, not memory-bound).
 // Not run by the tests: timings on a shared machine are noise for CI, and the run takes about a minute.
 #include <algorithm>
 #include <chrono>
@@ -16,6 +20,7 @@
 
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/cpu_weight.h"
+#include "kernels/cpu/quant_q4_k.h"
 #include "kernels/cpu/thread_pool.h"
 
 using namespace llmatc;
@@ -63,8 +68,9 @@ struct Case {
 }  // namespace
 
 int main(int argc, char** argv) {
-    int threads = 0, rounds = 7;
-    bool bandwidth_only = false;
+    int threads = 0, rounds = 7, stream_mib = 256;
+    bool bandwidth_only = false, in_cache = false;
+    std::string only;  // --dtypes: names of the dtypes to run (default all)
     cpu::Isa isa = cpu::best_isa();
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
@@ -72,13 +78,20 @@ int main(int argc, char** argv) {
             threads = std::atoi(argv[++i]);
         } else if (arg == "--rounds" && i + 1 < argc) {
             rounds = std::max(1, std::atoi(argv[++i]));
+        } else if (arg == "--dtypes" && i + 1 < argc) {
+            only = argv[++i];
+        } else if (arg == "--stream-mib" && i + 1 < argc) {
+            stream_mib = std::max(1, std::atoi(argv[++i]));
+        } else if (arg == "--in-cache") {
+            in_cache = true;
         } else if (arg == "--bandwidth-only") {
             bandwidth_only = true;
         } else if (arg == "--isa" && i + 1 < argc) {
             const std::string name = argv[++i];
             isa = name == "scalar" ? cpu::Isa::scalar : name == "avx2" ? cpu::Isa::avx2 : cpu::Isa::avx512;
         } else {
-            std::fprintf(stderr, "usage: %s [--threads N] [--rounds R] [--isa scalar|avx2|avx512] [--bandwidth-only]\n",
+            std::fprintf(stderr, "usage: %s [--threads N] [--rounds R] [--isa scalar|avx2|avx512] [--dtypes F16,Q4_0,...] "
+                         "[--stream-mib M] [--in-cache] [--bandwidth-only]\n",
                          argv[0]);
             return 2;
         }
@@ -114,9 +127,10 @@ int main(int argc, char** argv) {
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
     const int64_t shapes[][2] = {{2048, 2048}, {5632, 2048}, {2048, 5632}};
     const llmatc_dtype dtypes[] = {LLMATC_DTYPE_F32, LLMATC_DTYPE_F16, LLMATC_DTYPE_BF16, LLMATC_DTYPE_Q8_0,
-                                   LLMATC_DTYPE_Q4_0};
+                                   LLMATC_DTYPE_Q4_0, LLMATC_DTYPE_Q4_K};
     std::vector<Case> cases;
     std::list<std::vector<float>> f32_sources;  // backing store of the zero-copy F32 weights
+    std::list<std::vector<cpu::BlockQ4_K>> q4_k_sources;  // and of Q4_K blocks (quantized once, a GGUF's stand-in)
     for (const auto& shape : shapes) {
         std::vector<float> values(size_t(shape[0] * shape[1]));
         for (auto& v : values) v = dist(rng) * 0.02f;
@@ -130,16 +144,27 @@ int main(int argc, char** argv) {
         view.shape[2] = view.shape[3] = 1;
         view.data = values.data();
         view.nbytes = values.size() * sizeof(float);
+        // Q4_K weights come from blocks quantized once (its quantizer's search is slow), as from a GGUF file.
+        std::vector<cpu::BlockQ4_K> q4_k_blocks(values.size() / size_t(cpu::kQ4KBlock));
+        for (size_t i = 0; i < q4_k_blocks.size(); ++i)
+            cpu::quantize_block_q4_k(values.data() + i * size_t(cpu::kQ4KBlock), &q4_k_blocks[i]);
         for (llmatc_dtype dtype : dtypes) {
+            if (!only.empty() && only.find(cpu::dtype_name(dtype)) == std::string::npos) continue;
             Case c{dtype, shape[0], shape[1], {}, {}, {}, {}};
             const uint64_t bytes = cpu::dtype_bytes(dtype, shape[0] * shape[1]);
-            const size_t n_copies = size_t(std::max<uint64_t>(2, (uint64_t(256) << 20) / bytes));
+            const size_t n_copies =
+                in_cache ? 1 : size_t(std::max<uint64_t>(2, (uint64_t(stream_mib) << 20) / bytes));
             for (size_t i = 0; i < n_copies; ++i) {
                 // F32 storage of an F32 source is zero-copy: give each copy its own source so copies don't alias.
                 llmatc_tensor_view copy_view = view;
                 if (dtype == LLMATC_DTYPE_F32) {
                     f32_sources.emplace_back(values);
                     copy_view.data = f32_sources.back().data();
+                } else if (dtype == LLMATC_DTYPE_Q4_K) {
+                    q4_k_sources.emplace_back(q4_k_blocks);
+                    copy_view.dtype = LLMATC_DTYPE_Q4_K;
+                    copy_view.data = q4_k_sources.back().data();
+                    copy_view.nbytes = q4_k_blocks.size() * sizeof(cpu::BlockQ4_K);
                 }
                 llmatc_weight* w = nullptr;
                 if (k->weight_create(k->ctx, &copy_view, dtype, &w) != LLMATC_OK) {
@@ -159,11 +184,16 @@ int main(int argc, char** argv) {
     for (int round = 0; round < rounds; ++round) {
         bandwidth.push_back(measure_read_bandwidth(bandwidth_pool, big));
         for (Case& c : cases) {
-            // GEMV: one pass over every copy (each weight byte read once, as in decode).
+            // GEMV: one pass over every copy (each weight byte read once, as in decode); in cache, 16 passes over one
+            // copy after a warm-up pass.
+            const int passes = in_cache ? 16 : 1;
+            if (in_cache) k->matmul(k->ctx, c.copies[0], x.data(), 1, y.data());
             auto start = Clock::now();
-            for (llmatc_weight* w : c.copies) k->matmul(k->ctx, w, x.data(), 1, y.data());
+            for (int pass = 0; pass < passes; ++pass)
+                for (llmatc_weight* w : c.copies) k->matmul(k->ctx, w, x.data(), 1, y.data());
             const double t = seconds_since(start);
-            c.gemv_gbps.push_back(double(k->weight_bytes(k->ctx, c.copies[0])) * double(c.copies.size()) / t / 1e9);
+            c.gemv_gbps.push_back(double(k->weight_bytes(k->ctx, c.copies[0])) * double(c.copies.size()) * passes /
+                                  t / 1e9);
             // GEMM (prefill-like, n = 128) on one copy.
             start = Clock::now();
             k->matmul(k->ctx, c.copies[0], x.data(), gemm_n, y.data());
@@ -178,8 +208,8 @@ int main(int argc, char** argv) {
     }
 
     const double bw = median(bandwidth);
-    std::printf("{\n  \"isa\": \"%s\",\n  \"threads\": %d,\n  \"rounds\": %d,\n", cpu::isa_name(isa),
-                bandwidth_pool.size(), rounds);
+    std::printf("{\n  \"isa\": \"%s\",\n  \"threads\": %d,\n  \"rounds\": %d,\n  \"gemv_weights\": \"%s\",\n",
+                cpu::isa_name(isa), bandwidth_pool.size(), rounds, in_cache ? "in cache" : "from DRAM");
     std::printf("  \"memory_read_gbps\": {\"median\": %.2f, \"min\": %.2f, \"max\": %.2f},\n", bw,
                 *std::min_element(bandwidth.begin(), bandwidth.end()),
                 *std::max_element(bandwidth.begin(), bandwidth.end()));

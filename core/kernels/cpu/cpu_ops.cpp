@@ -74,7 +74,7 @@ void op_matmul(CpuContext& ctx, const llmatc_weight* w, const float* x, int64_t 
         else
             p.x_tiles = static_cast<const float*>(out);
     }
-    if (w->packed) {
+    if (w->packed && (w->dtype == LLMATC_DTYPE_Q8_0 || w->dtype == LLMATC_DTYPE_Q4_0)) {
         const int64_t row_bytes = packed_act_row_bytes(w->cols);
         auto* xq = static_cast<uint8_t*>(ctx.activations_q8.reserve(size_t(row_bytes * n)));
         const auto quantize = k.quantize_act_row ? k.quantize_act_row : quantize_act_row_ref;

@@ -15,6 +15,7 @@
 #include "checkpoint/dtype.h"
 #include "kernels/cpu/float_packed.h"
 #include "kernels/cpu/quant_packed.h"
+#include "kernels/cpu/quant_q4_k_packed.h"
 #include "kernels/cpu/quant_q4_k.h"
 #include "kernels/cpu/quant_q5_k.h"
 #include "kernels/cpu/quant_q6_k.h"
@@ -225,10 +226,12 @@ std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc
     w->rows = rows;
     w->cols = cols;
     w->n_dims = src.n_dims;
-    const bool quantized_packable = storage == LLMATC_DTYPE_Q8_0 || storage == LLMATC_DTYPE_Q4_0;
+    const bool quantized_packable =
+        storage == LLMATC_DTYPE_Q8_0 || storage == LLMATC_DTYPE_Q4_0 || storage == LLMATC_DTYPE_Q4_K;
     const bool float_packable = storage == LLMATC_DTYPE_F16 || storage == LLMATC_DTYPE_BF16;
     w->packed = src.n_dims == 2 && ((pack.quantized && quantized_packable) || (pack.floats && float_packable));
     w->bytes = !w->packed          ? uint64_t(rows) * dtype_bytes(storage, cols)
+               : storage == LLMATC_DTYPE_Q4_K ? packed_q4_k_weight_bytes(rows, cols)
                : quantized_packable ? packed_weight_bytes(storage, rows, cols)
                                     : float_packed_weight_bytes(storage, rows, cols);
     if (storage == src.dtype && !w->packed) {
@@ -254,6 +257,7 @@ std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc
         // Groups of 16 rows: rows in storage format (the source's own, or converted into per-thread scratch), then
         // interleaved. Scratch is allocated here because parallel bodies must not throw.
         const int64_t group_rows = quantized_packable ? kPackRows : kFloatPackRows;
+        static_assert(kQ4KPackRows == kPackRows, "Q4_K groups have as many rows as Q8_0 / Q4_0 groups");
         const int64_t groups = (rows + group_rows - 1) / group_rows;
         const uint64_t group_bytes = w->bytes / uint64_t(groups);
         const uint64_t group_src_bytes = uint64_t(group_rows) * dtype_bytes(storage, cols);
@@ -263,7 +267,9 @@ std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc
         // Packs `count` rows in storage format (the group's rows) as packed group g.
         auto pack_rows = [&](const void* group_rows_data, int64_t count, int64_t g) {
             void* dst = static_cast<uint8_t*>(buffer) + uint64_t(g) * group_bytes;
-            if (quantized_packable)
+            if (storage == LLMATC_DTYPE_Q4_K)
+                pack_q4_k_group(static_cast<const BlockQ4_K*>(group_rows_data), count, cols, 0, dst);
+            else if (quantized_packable)
                 pack_quant_group(storage, group_rows_data, count, cols, 0, dst);
             else
                 pack_float_group(storage, static_cast<const uint16_t*>(group_rows_data), count, cols, 0, dst);
@@ -306,6 +312,10 @@ std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc
 void weight_row_to_f32(const llmatc_weight& w, int64_t row, float* out) {
     if (w.packed && (w.dtype == LLMATC_DTYPE_Q8_0 || w.dtype == LLMATC_DTYPE_Q4_0)) {
         packed_row_to_f32(w.dtype, w.data, w.cols, row, out);
+        return;
+    }
+    if (w.packed && w.dtype == LLMATC_DTYPE_Q4_K) {
+        packed_q4_k_row_to_f32(w.data, w.cols, row, out);
         return;
     }
     if (w.packed) {  // F16 / BF16: gather the row's elements from their interleaved places

@@ -20,7 +20,8 @@ struct llmatc_weight {
     int32_t n_dims;
     const void* data;     // rows * cols elements of dtype (blocks for the quantized types)
     uint64_t bytes;       // size of data
-    bool packed = false;  // in the 16-row interleaved layout of quant_packed.h / float_packed.h, not row order
+    bool packed = false;  // in the 16-row interleaved layout of quant_packed.h / quant_q4_k_packed.h /
+                          // float_packed.h, not row order
     std::unique_ptr<uint8_t[], void (*)(void*)> owned{nullptr, nullptr};  // set when data is ours
 };
 
@@ -40,7 +41,7 @@ void aligned_free(void* ptr);
 // 16-row interleaved layouts (quant_packed.h, float_packed.h) the ISA's kernels read; a packed weight is never
 // zero-copy.
 struct WeightPacking {
-    bool quantized = false;  // Q8_0 / Q4_0
+    bool quantized = false;  // Q8_0 / Q4_0 / Q4_K
     bool floats = false;     // F16 / BF16
 };
 std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc_dtype storage, ThreadPool* pool,

@@ -5,7 +5,7 @@
 #include "kernels/cpu/isa_avx512_quant.h"
 #include "kernels/cpu/isa_simd_impl.h"
 #include "kernels/cpu/quant_blocks.h"
-#include "kernels/cpu/quant_q4_k.h"
+#include "kernels/cpu/quant_q4_k_packed.h"
 #include "kernels/cpu/quant_q5_k.h"
 #include "kernels/cpu/quant_q6_k.h"
 #include "kernels/cpu/simd_exp.h"
@@ -34,7 +34,8 @@ struct Avx512 {
     static float reduce(Reg v) { return _mm512_reduce_add_ps(v); }
 };
 
-// Block-quantized weights (Q8_0, Q4_0) are repacked at load and multiplied in isa_avx512_quant.cpp.
+// Block-quantized weights (Q8_0, Q4_0) are repacked at load and multiplied in isa_avx512_quant.cpp, Q4_K ones in
+// isa_avx512_q4k.cpp.
 
 bool cpu_has_bf16() {
     __builtin_cpu_init();
@@ -62,7 +63,12 @@ void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
         case LLMATC_DTYPE_Q4_0:
             if (p.packed && avx512_packed_matmul(p, row_begin, row_end)) return;
             break;
-        case LLMATC_DTYPE_Q4_K: matmul_rows_q4_k_avx512(p, row_begin, row_end); return;
+        case LLMATC_DTYPE_Q4_K:
+            if (p.packed) {
+                matmul_rows_q4_k_packed_avx512(p, row_begin, row_end);
+                return;
+            }
+            break;
         case LLMATC_DTYPE_Q6_K: matmul_rows_q6_k_avx512(p, row_begin, row_end); return;
         case LLMATC_DTYPE_Q5_K: matmul_rows_q5_k_avx512(p, row_begin, row_end); return;
         default: break;

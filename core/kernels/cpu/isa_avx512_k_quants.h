@@ -1,7 +1,7 @@
-// core/kernels/cpu/isa_avx512_k_quants.h — what the AVX-512 K-quant kernels share: the VNNI check and the loop over
-// activation-row tiles (Q4_K, Q5_K, Q6_K), and the tile of the Q4_K family (Q4_K, Q5_K: same scales, mins and
-// activation order; they differ only in how a block's levels are unpacked). Include only from files compiled with
-// the AVX-512 flags.
+// core/kernels/cpu/isa_avx512_k_quants.h — what the row-order AVX-512 K-quant kernels share: the VNNI check and the
+// loop over activation-row tiles (Q5_K, Q6_K), and the row-order tile of the Q4_K family (Q5_K reads its levels into
+// Q4_K's layout; Q4_K itself is repacked at load and has its own kernel, isa_avx512_q4k.cpp). Include only from
+// files compiled with the AVX-512 flags.
 #pragma once
 
 #include <immintrin.h>

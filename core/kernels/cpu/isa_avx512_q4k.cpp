@@ -1,39 +1,155 @@
-// core/kernels/cpu/isa_avx512_q4k.cpp — Q4_K weights times BlockQ8K activations with AVX-512 VNNI integer dot
-// products. Compiled with the AVX-512 flags only; called only when the CPU has AVX-512 F/BW/VL.
+// core/kernels/cpu/isa_avx512_q4k.cpp — Q4_K weights in the 16-row interleaved layout (quant_q4_k_packed.h) times
+// BlockQ8K activations with AVX-512 VNNI integer dot products. Compiled with the AVX-512 flags only; called only
+// when the CPU has AVX-512 F/BW/VL and VNNI (the only case in which Q4_K weights are packed).
 #include <immintrin.h>
 
-#include "kernels/cpu/isa_avx512_k_quants.h"
-#include "kernels/cpu/quant_q4_k.h"
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/cpu/quant_q4_k_packed.h"
 
 namespace llmatc::cpu {
 
 namespace {
 
-using k_quant::cpu_has_vnni;
+inline __m512i broadcast_4_bytes(const int8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
 
-// Q4_K's levels are its nibbles: lo = low nibbles of qs[64h, 64h + 64), hi = high nibbles.
-inline void unpack_block(const BlockQ4_K& block, k_quant::Q4KFamilyBlock& u) {
-    const __m512i low_mask = _mm512_set1_epi8(0x0f);
-    for (int h = 0; h < 2; ++h) {
-        const __m512i packed = _mm512_loadu_si512(block.qs + 64 * h);
-        u.lo[h] = _mm512_and_si512(packed, low_mask);
-        u.hi[h] = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_mask);
+// The 16 rows' 6-bit sub-block scales of one group super-block as int32 lanes, from scales word 0 (sub-blocks 0..3
+// in the low 6 bits of its bytes, the top 2 bits of sub-blocks 4..7 in the top bits) and word 2 (the low 4 bits of
+// sub-blocks 4..7 in the low nibbles of its bytes). See quant_q4_k.h for the 12-byte encoding.
+inline __m512i scale_of(__m512i word0, __m512i word2, int s) {
+    const __m512i six = _mm512_set1_epi32(0x3f);
+    if (s < 4) return _mm512_and_si512(_mm512_srli_epi32(word0, 8 * s), six);
+    const int k = s - 4;
+    const __m512i bits_4_5 = _mm512_and_si512(_mm512_srli_epi32(word0, 8 * k + 2), _mm512_set1_epi32(0x30));
+    // (word2 >> 8k & 0x0f) | bits_4_5
+    return _mm512_ternarylogic_epi32(_mm512_srli_epi32(word2, 8 * k), _mm512_set1_epi32(0x0f), bits_4_5, 0xea);
+}
+
+// The 16 rows' mins of sub-blocks (2p, 2p + 1) for p = 0..3 as int16 pairs per int32 lane (low half 2p), ready for
+// vpdpwssd against the activation's (sums[2p], sums[2p + 1]). Mins 0..3 are the low 6 bits of word 1's bytes, mins
+// 4..7 the high nibbles of word 2's bytes with their top 2 bits in word 1's top bits.
+struct MinPairs {
+    __m512i pair[4];
+    MinPairs(__m512i word1, __m512i word2) {
+        const __m512i mins_0_3 = _mm512_and_si512(word1, _mm512_set1_epi8(0x3f));
+        const __m512i mins_4_7 = _mm512_ternarylogic_epi32(_mm512_srli_epi32(word2, 4), _mm512_set1_epi8(0x0f),
+                                                           _mm512_and_si512(_mm512_srli_epi32(word1, 2),
+                                                                            _mm512_set1_epi8(0x30)),
+                                                           0xea);
+        // Bytes (m0, m1, m2, m3) -> int16 pairs (m0, m1) and (m2, m3).
+        const __m512i byte_mask = _mm512_set1_epi32(0xff);
+        for (int h = 0; h < 2; ++h) {
+            const __m512i m = h == 0 ? mins_0_3 : mins_4_7;
+            const __m512i first = _mm512_or_si512(_mm512_and_si512(m, byte_mask),
+                                                  _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(m, 8),
+                                                                                     byte_mask), 16));
+            const __m512i second = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(m, 16), byte_mask),
+                                                   _mm512_andnot_si512(_mm512_set1_epi32(0xffff),
+                                                                       _mm512_slli_epi32(_mm512_srli_epi32(m, 24), 16)));
+            pair[2 * h] = first;
+            pair[2 * h + 1] = second;
+        }
     }
-    k_quant::unpack_q4_k_scales(block.d, block.dmin, block.scales, u);
+};
+
+inline __m512i broadcast_sum_pair(const BlockQ8K& x, int p) {
+    int32_t v;
+    std::memcpy(&v, x.sums + 2 * p, 4);
+    return _mm512_set1_epi32(v);
+}
+
+// NX activation rows times one 16-row weight group over every super-block. Lane r of acc[i] is y[i][group row r].
+// Per super-block and row: y += x.d * (d * sum_s sc[s] * dot_s - dmin * sum_s m[s] * x.sums[s]), the sums integer.
+// High nibbles are read in place (masked with 0xf0, so 16 times their value) and the low-nibble sub-blocks' scales
+// are multiplied by 16 to match: the integer sum is 16 times the true one, with |16 * sc * dot| summed over 8
+// sub-blocks <= 8 * 16 * 63 * 32 * 15 * 127 < 2^31.
+template <int NX>
+inline void packed_tile(const BlockQ8K* x, int64_t blocks, const uint8_t* group, float* y, int64_t ldy,
+                        int valid_rows) {
+    __m512 acc[NX];
+    for (int i = 0; i < NX; ++i) acc[i] = _mm512_setzero_ps();
+    const __m512i low_mask = _mm512_set1_epi8(0x0f), high_mask = _mm512_set1_epi8(char(0xf0));
+    for (int64_t b = 0; b < blocks; ++b) {
+        const uint8_t* gb = group + b * kQ4KGroupBlockBytes;
+        const __m512i word0 = _mm512_loadu_si512(gb + kQ4KPackedScales);
+        const __m512i word1 = _mm512_loadu_si512(gb + kQ4KPackedScales + 64);
+        const __m512i word2 = _mm512_loadu_si512(gb + kQ4KPackedScales + 128);
+
+        __m512i offset[NX], scaled[NX];
+        {
+            const MinPairs mins(word1, word2);
+            for (int i = 0; i < NX; ++i) {
+                const BlockQ8K& xb = x[i * blocks + b];
+                __m512i o = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mins.pair[0], broadcast_sum_pair(xb, 0));
+                o = _mm512_dpwssd_epi32(o, mins.pair[1], broadcast_sum_pair(xb, 1));
+                o = _mm512_dpwssd_epi32(o, mins.pair[2], broadcast_sum_pair(xb, 2));
+                offset[i] = _mm512_dpwssd_epi32(o, mins.pair[3], broadcast_sum_pair(xb, 3));
+                scaled[i] = _mm512_setzero_si512();
+            }
+        }
+        const uint8_t* payload = gb + kQ4KPackedPayload;
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; ++c) {
+            __m512i lo[8], hi[8];
+            for (int j = 0; j < 8; ++j) {
+                const __m512i v = _mm512_loadu_si512(payload + 64 * (8 * c + j));
+                lo[j] = _mm512_and_si512(v, low_mask);
+                hi[j] = _mm512_and_si512(v, high_mask);
+            }
+            const __m512i sc_lo = _mm512_slli_epi32(scale_of(word0, word2, 2 * c), 4);
+            const __m512i sc_hi = scale_of(word0, word2, 2 * c + 1);
+            for (int i = 0; i < NX; ++i) {
+                // BlockQ8K keeps chunk c's low-nibble elements at 128 (c / 2) + 32 (c % 2) and the high ones 64 on.
+                const int8_t* q = x[i * blocks + b].qs + 128 * (c / 2) + 32 * (c % 2);
+                __m512i a0 = _mm512_setzero_si512(), a1 = a0, b0 = a0, b1 = a0;
+                for (int j = 0; j < 8; j += 2) {
+                    a0 = _mm512_dpbusd_epi32(a0, lo[j], broadcast_4_bytes(q + 4 * j));
+                    a1 = _mm512_dpbusd_epi32(a1, lo[j + 1], broadcast_4_bytes(q + 4 * j + 4));
+                    b0 = _mm512_dpbusd_epi32(b0, hi[j], broadcast_4_bytes(q + 64 + 4 * j));
+                    b1 = _mm512_dpbusd_epi32(b1, hi[j + 1], broadcast_4_bytes(q + 64 + 4 * j + 4));
+                }
+                scaled[i] = _mm512_add_epi32(scaled[i], _mm512_mullo_epi32(_mm512_add_epi32(a0, a1), sc_lo));
+                scaled[i] = _mm512_add_epi32(scaled[i], _mm512_mullo_epi32(_mm512_add_epi32(b0, b1), sc_hi));
+            }
+        }
+        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb)));
+        const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kQ4KPackedDmin)));
+        for (int i = 0; i < NX; ++i) {
+            const float xd = x[i * blocks + b].d;
+            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(scaled[i]), _mm512_mul_ps(d, _mm512_set1_ps(xd * 0.0625f)),
+                                     acc[i]);
+            acc[i] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(offset[i]), _mm512_mul_ps(dmin, _mm512_set1_ps(xd)), acc[i]);
+        }
+    }
+    const __mmask16 mask = valid_rows >= 16 ? __mmask16(0xffff) : __mmask16((1u << valid_rows) - 1);
+    for (int i = 0; i < NX; ++i) _mm512_mask_storeu_ps(y + i * ldy, mask, acc[i]);
 }
 
 }  // namespace
 
-void matmul_rows_q4_k_avx512(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
-    if (!cpu_has_vnni()) {
-        matmul_rows_q4_k_scalar(p, row_begin, row_end);
-        return;
+void matmul_rows_q4_k_packed_avx512(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
+    const int64_t blocks = p.cols / kQ4KBlock;
+    const auto* xq = static_cast<const BlockQ8K*>(p.x_q8);
+    const auto* w = static_cast<const uint8_t*>(p.w);
+    // A block of activation rows stays in L2 while every weight group of the range passes over it.
+    constexpr int64_t kXBlockRows = 64;
+    for (int64_t xb = 0; xb < p.n; xb += kXBlockRows) {
+        const int64_t nb = std::min(kXBlockRows, p.n - xb);
+        for (int64_t r = row_begin; r < row_end; r += kQ4KPackRows) {
+            const uint8_t* group = w + (r / kQ4KPackRows) * blocks * kQ4KGroupBlockBytes;
+            const int valid = int(std::min<int64_t>(kQ4KPackRows, row_end - r));
+            int64_t i = 0;
+            for (; i + 4 <= nb; i += 4)
+                packed_tile<4>(xq + (xb + i) * blocks, blocks, group, p.y + (xb + i) * p.rows + r, p.rows, valid);
+            for (; i < nb; ++i)
+                packed_tile<1>(xq + (xb + i) * blocks, blocks, group, p.y + (xb + i) * p.rows + r, p.rows, valid);
+        }
     }
-    k_quant::matmul_rows_by_tiles<BlockQ4_K, BlockQ8K>(
-        p, row_begin, row_end, p.cols / kQ4KBlock,
-        [](auto nx, const BlockQ8K* x, int64_t blocks, const BlockQ4_K* w_row, float* y, int64_t ldy) {
-            k_quant::q4_k_family_tile<decltype(nx)::value>(x, blocks, w_row, y, ldy, unpack_block);
-        });
 }
 
 }  // namespace llmatc::cpu

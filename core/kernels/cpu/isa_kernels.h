@@ -8,12 +8,13 @@
 
 namespace llmatc::cpu {
 
-// y[n, rows] = x[n, cols] * W^T for a weight W [rows, cols] stored as `dtype` (F32, F16, BF16, Q8_0, Q4_0).
-// For the block-quantized types, x_q8 holds x quantized to Q8_0 blocks (n rows of cols/32 blocks), and the
-// inner products are integer; x is then unused. When `packed`,
+// y[n, rows] = x[n, cols] * W^T for a weight W [rows, cols] stored as `dtype` (F32, F16, BF16, Q8_0, Q4_0, and the
+// K-quants). For the block-quantized types, x_q8 holds x quantized to Q8_0 blocks (n rows of cols/32 blocks; the
+// K-quants' own formats for them), and the inner products are integer; x is then unused. When `packed`,
 // the Q8_0 / Q4_0 weight is in the 16-row interleaved layout and x_q8 in the packed activation format (see
-// quant_packed.h; only for kernels whose table sets packs_quantized), or the F16 / BF16 weight in the layout of
-// float_packed.h (packs_floats). Pointers are borrowed for the call.
+// quant_packed.h; only for kernels whose table sets packs_quantized), a Q4_K weight in quant_q4_k_packed.h's
+// layout (x_q8 still BlockQ8K), or the F16 / BF16 weight in the layout of float_packed.h (packs_floats). Pointers
+// are borrowed for the call.
 struct MatmulProblem {
     llmatc_dtype dtype;
     const void* w;
@@ -43,8 +44,9 @@ struct IsaKernels {
     void (*quantize_row_q8_0)(const float* x, void* out, int64_t n);
     // Whether matmul_rows can take BF16 activations (MatmulProblem::x_tiles_bf16) for packed BF16 weights.
     bool has_bf16_dot;
-    // Whether Q8_0 / Q4_0 weights are repacked at load into the 16-row interleaved layout this table's matmul_rows
-    // reads (quant_packed.h); quantize_act_row then writes the activations it takes (NULL otherwise).
+    // Whether Q8_0 / Q4_0 / Q4_K weights are repacked at load into the 16-row interleaved layouts this table's
+    // matmul_rows reads (quant_packed.h, quant_q4_k_packed.h); quantize_act_row then writes the activations the
+    // Q8_0 / Q4_0 kernels take (NULL otherwise; packed Q4_K still reads BlockQ8K).
     bool packs_quantized;
     void (*quantize_act_row)(const float* x, void* out, int64_t cols);
     // Whether F16 / BF16 weights are repacked at load into the 16-row interleaved layout (float_packed.h).

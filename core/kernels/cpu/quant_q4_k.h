@@ -59,8 +59,6 @@ void quantize_row_q8k(const float* x, void* out, int64_t n);
 // holds n rows of cols/256 BlockQ8K blocks (p.x is unused). Per super-block, the products are integer:
 // y += dx * (d * sum_s sc[s] * dot_s - dmin * sum_s m[s] * sums[s]).
 void matmul_rows_q4_k_scalar(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
-// The same with AVX-512 VNNI (vpdpbusd: nibbles unsigned, activations signed); falls back to the scalar loop on a
-// CPU without VNNI. Only defined in x86-64 builds; call only when the CPU has AVX-512 F/BW/VL.
-void matmul_rows_q4_k_avx512(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
+// (With AVX-512 VNNI, Q4_K weights are repacked at load and multiplied by quant_q4_k_packed.h's kernel instead.)
 
 }  // namespace llmatc::cpu

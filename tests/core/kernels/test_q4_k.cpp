@@ -4,7 +4,9 @@
 #include <cstring>
 
 #include "kernels/cpu/cpu_weight.h"
+#include "kernels/cpu/isa_kernels.h"
 #include "kernels/cpu/quant_q4_k.h"
+#include "kernels/cpu/quant_q4_k_packed.h"
 #include "reference_kernels.h"
 #include "test_support.h"
 
@@ -45,6 +47,12 @@ std::vector<float> q8k_roundtrip(const std::vector<float>& x, int64_t cols) {
         }
     }
     return out;
+}
+
+// Bytes a Q4_K weight takes on a backend: repacked into 16-row groups where the ISA's kernels read that layout.
+uint64_t expected_q4_k_bytes(cpu::Isa isa, int64_t rows, int64_t cols) {
+    return cpu::isa_kernels(isa).packs_quantized ? cpu::packed_q4_k_weight_bytes(rows, cols)
+                                                 : uint64_t(rows) * uint64_t(cols / 256) * 144;
 }
 
 double rms(const std::vector<float>& a, const std::vector<float>& b) {
@@ -97,7 +105,8 @@ TEST_CASE("matmul with Q4_K weights matches the reference on the quantized value
                     const llmatc_tensor_view view = make_view(t, {s.rows, s.cols});
                     llmatc_weight* w = nullptr;
                     LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, LLMATC_DTYPE_Q4_K, &w));
-                    REQUIRE(b.k->weight_bytes(b.ctx, w) == uint64_t(s.rows) * uint64_t(s.cols / 256) * 144);
+                    REQUIRE(w->packed == cpu::isa_kernels(isa).packs_quantized);
+                    REQUIRE(b.k->weight_bytes(b.ctx, w) == expected_q4_k_bytes(isa, s.rows, s.cols));
                     const std::vector<float> wv = weight_values(w);
                     const std::vector<float> x = random_vector(rng, size_t(s.n * s.cols));
                     std::vector<float> y = poisoned(size_t(s.n * s.rows));
@@ -134,7 +143,7 @@ TEST_CASE("every ISA's Q4_K matmul agrees with the scalar kernel", "[q4_k]") {
             llmatc_weight *w = nullptr, *w_ref = nullptr;
             LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, LLMATC_DTYPE_Q4_K, &w));
             LLMATC_REQUIRE_OK(scalar.k->weight_create(scalar.ctx, &view, LLMATC_DTYPE_Q4_K, &w_ref));
-            REQUIRE(std::memcmp(w->data, w_ref->data, size_t(w->bytes)) == 0);  // one quantizer for all ISAs
+            REQUIRE(weight_values(w) == weight_values(w_ref));  // one quantizer for all ISAs, whatever the layout
             const std::vector<float> x = random_vector(rng, size_t(s.n * s.cols), -3.0f, 3.0f);
             std::vector<float> y = poisoned(size_t(s.n * s.rows)), y_ref = poisoned(size_t(s.n * s.rows));
             LLMATC_REQUIRE_OK(b.k->matmul(b.ctx, w, x.data(), s.n, y.data()));
@@ -167,7 +176,7 @@ TEST_CASE("Q4_K blocks from a checkpoint are used in place or dequantized to F32
 
     llmatc_weight *kept = nullptr, *as_f32 = nullptr;
     LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, LLMATC_DTYPE_Q4_K, &kept));
-    REQUIRE(kept->data == view.data);  // zero-copy
+    REQUIRE((kept->packed || kept->data == view.data));  // zero-copy unless repacked for the kernel
     LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, LLMATC_DTYPE_F32, &as_f32));
     const std::vector<float> kept_values = weight_values(kept);
     REQUIRE(kept_values == weight_values(as_f32));
@@ -183,6 +192,35 @@ TEST_CASE("Q4_K blocks from a checkpoint are used in place or dequantized to F32
     REQUIRE(std::memcmp(rows_out.data(), kept_values.data() + 5 * cols, size_t(cols) * 4) == 0);
     b.k->weight_destroy(b.ctx, kept);
     b.k->weight_destroy(b.ctx, as_f32);
+}
+
+TEST_CASE("the packed Q4_K layout round-trips every row, padding rows included", "[q4_k][packed]") {
+    std::mt19937 rng(79);
+    for (int64_t rows : {1, 15, 16, 17, 40}) {
+        const int64_t cols = 512, per_row = cols / 256;
+        const std::vector<float> values = random_vector(rng, size_t(rows * cols));
+        std::vector<cpu::BlockQ4_K> blocks(size_t(rows * per_row));
+        for (size_t i = 0; i < blocks.size(); ++i) cpu::quantize_block_q4_k(values.data() + i * 256, &blocks[i]);
+        std::vector<uint8_t> packed(size_t(cpu::packed_q4_k_weight_bytes(rows, cols)), 0xAB);
+        REQUIRE(packed.size() == size_t((rows + 15) / 16 * 16 * per_row) * sizeof(cpu::BlockQ4_K));
+        for (int64_t g = 0; g < (rows + 15) / 16; ++g)
+            cpu::pack_q4_k_group(blocks.data(), rows, cols, g, packed.data());
+        std::vector<cpu::BlockQ4_K> row(static_cast<size_t>(per_row));
+        std::vector<float> expected(static_cast<size_t>(cols)), actual(static_cast<size_t>(cols));
+        for (int64_t r = 0; r < (rows + 15) / 16 * 16; ++r) {
+            INFO("rows " << rows << " row " << r);
+            cpu::unpack_q4_k_row(packed.data(), cols, r, row.data());
+            if (r < rows) {
+                REQUIRE(std::memcmp(row.data(), blocks.data() + r * per_row, row.size() * sizeof row[0]) == 0);
+                for (int64_t b = 0; b < per_row; ++b)
+                    cpu::dequantize_block_q4_k(&row[size_t(b)], &expected[size_t(b * 256)]);
+            } else {
+                std::fill(expected.begin(), expected.end(), 0.0f);  // padding rows: d = dmin = 0
+            }
+            cpu::packed_q4_k_row_to_f32(packed.data(), cols, r, actual.data());
+            REQUIRE(actual == expected);
+        }
+    }
 }
 
 TEST_CASE("Q4_K refuses rows that are not whole super-blocks, naming the shape", "[q4_k][errors]") {
