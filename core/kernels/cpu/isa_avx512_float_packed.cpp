@@ -10,6 +10,7 @@
 
 #include "kernels/cpu/float_packed.h"
 #include "kernels/cpu/isa_avx512_quant.h"
+#include "kernels/cpu/stream_prefetch.h"
 
 namespace llmatc::cpu {
 
@@ -62,6 +63,8 @@ void gemv_tile(const float* x, int64_t K, const uint8_t* group, int64_t group_by
         };
         int64_t k = k0;
         for (; k + kGemvSets * kStep <= k_end; k += kGemvSets * kStep) {
+            // Both layouts keep column k's 16 weights at byte 32 k of the group.
+            for (int g = 0; g < NG; ++g) prefetch_stream(group + g * group_bytes + k * 32, kGemvSets * kStep * 32);
             step(k, std::integral_constant<int, 0>{});
             step(k + kStep, std::integral_constant<int, 1>{});
             step(k + 2 * kStep, std::integral_constant<int, 2>{});

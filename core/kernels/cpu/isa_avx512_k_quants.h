@@ -13,6 +13,7 @@
 
 #include "kernels/cpu/isa_kernels.h"
 #include "kernels/cpu/quant_q4_k.h"
+#include "kernels/cpu/stream_prefetch.h"
 
 namespace llmatc::cpu::k_quant {
 
@@ -115,6 +116,7 @@ inline void q4_k_family_tile(const BlockQ8K* x, int64_t blocks, const WBlock* w_
     }
     const __m512i zero = _mm512_setzero_si512();
     for (int64_t b = 0; b < blocks; ++b) {
+        prefetch_stream(&w_row[b], int64_t(sizeof(WBlock)));
         Q4KFamilyBlock u;
         unpack(w_row[b], u);
         for (int i = 0; i < NX; ++i) {

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "kernels/cpu/quant_q4_k_packed.h"
+#include "kernels/cpu/stream_prefetch.h"
 
 namespace llmatc::cpu {
 
@@ -76,6 +77,7 @@ inline void packed_tile(const BlockQ8K* x, int64_t blocks, const uint8_t* group,
     const __m512i low_mask = _mm512_set1_epi8(0x0f), high_mask = _mm512_set1_epi8(char(0xf0));
     for (int64_t b = 0; b < blocks; ++b) {
         const uint8_t* gb = group + b * kQ4KGroupBlockBytes;
+        prefetch_stream(gb, kQ4KGroupBlockBytes);
         const __m512i word0 = _mm512_loadu_si512(gb + kQ4KPackedScales);
         const __m512i word1 = _mm512_loadu_si512(gb + kQ4KPackedScales + 64);
         const __m512i word2 = _mm512_loadu_si512(gb + kQ4KPackedScales + 128);

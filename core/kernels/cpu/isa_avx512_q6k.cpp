@@ -77,6 +77,7 @@ void q6_k_tile(const BlockQ8K16* x, int64_t blocks, const BlockQ6_K* w_row, floa
         _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1),
         _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1)};
     for (int64_t b = 0; b < blocks; ++b) {
+        prefetch_stream(&w_row[b], int64_t(sizeof(BlockQ6_K)));
         UnpackedBlock u;
         unpack_block(w_row[b], u, spread, shifts);
         for (int i = 0; i < NX; ++i) {

@@ -11,6 +11,7 @@
 #include "kernels/cpu/fp16.h"
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/quant_packed.h"
+#include "kernels/cpu/stream_prefetch.h"
 
 namespace llmatc::cpu {
 
@@ -48,9 +49,10 @@ inline void packed_tile(const uint8_t* act, int64_t act_stride, int64_t cols, in
     for (int i = 0; i < NX; ++i) x[i] = act_row(act, act_stride, cols, x0 + i);
     __m512 acc[NX];
     for (int i = 0; i < NX; ++i) acc[i] = _mm512_setzero_ps();
-    const __m512i low_mask = _mm512_set1_epi8(0x0f);
+    const __m512i low_mask = _mm512_set1_epi8(0x0f), high_mask = _mm512_set1_epi8(char(0xf0));
     for (int64_t b = 0; b < blocks; ++b) {
         const uint8_t* gb = group + b * gb_bytes;
+        prefetch_stream(gb, gb_bytes);
         const __m512 w_scales = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb)));
         const uint8_t* payload = gb + 32;
         __m512i w[8];
@@ -59,26 +61,33 @@ inline void packed_tile(const uint8_t* act, int64_t act_stride, int64_t cols, in
         } else {
             for (int s = 0; s < 4; ++s) {
                 const __m512i v = _mm512_loadu_si512(payload + 64 * s);
-                w[s] = _mm512_and_si512(v, low_mask);                           // elements 4s..4s+3
-                w[s + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low_mask);  // elements 16+4s..16+4s+3
+                w[s] = _mm512_and_si512(v, low_mask);       // elements 4s..4s+3
+                w[s + 4] = _mm512_and_si512(v, high_mask);  // 16 x elements 16+4s..16+4s+3, read in place
             }
         }
         for (int i = 0; i < NX; ++i) {
             const int8_t* xq = x[i].qs + b * kQuantBlock;
             // Slice s of w pairs with activation bytes 4s..4s+3 (Q8_0) or, for Q4_0, slices 0..3 with bytes 4s..4s+3
             // and 4..7 with bytes 16+4(s-4)..: both are bytes 4s..4s+3 of the block for s = 0..7.
+            // Q4_0's high nibbles come in 16 times their value: their products go to their own sums (d2, d3)
+            // and are scaled down by 16 before joining (|16 * 15 * 127| * 16 < 2^31).
             __m512i d0 = _mm512_set1_epi32(-(x[i].sums[b] << kOffsetShift));
-            __m512i d1 = _mm512_setzero_si512();
+            __m512i d1 = _mm512_setzero_si512(), d2 = d1, d3 = d1;
             d0 = _mm512_dpbusd_epi32(d0, w[0], _mm512_set1_epi32(load_i32(xq + 0)));
             d1 = _mm512_dpbusd_epi32(d1, w[1], _mm512_set1_epi32(load_i32(xq + 4)));
             d0 = _mm512_dpbusd_epi32(d0, w[2], _mm512_set1_epi32(load_i32(xq + 8)));
             d1 = _mm512_dpbusd_epi32(d1, w[3], _mm512_set1_epi32(load_i32(xq + 12)));
-            d0 = _mm512_dpbusd_epi32(d0, w[4], _mm512_set1_epi32(load_i32(xq + 16)));
-            d1 = _mm512_dpbusd_epi32(d1, w[5], _mm512_set1_epi32(load_i32(xq + 20)));
-            d0 = _mm512_dpbusd_epi32(d0, w[6], _mm512_set1_epi32(load_i32(xq + 24)));
-            d1 = _mm512_dpbusd_epi32(d1, w[7], _mm512_set1_epi32(load_i32(xq + 28)));
+            __m512i& e0 = D == LLMATC_DTYPE_Q8_0 ? d0 : d2;
+            __m512i& e1 = D == LLMATC_DTYPE_Q8_0 ? d1 : d3;
+            e0 = _mm512_dpbusd_epi32(e0, w[4], _mm512_set1_epi32(load_i32(xq + 16)));
+            e1 = _mm512_dpbusd_epi32(e1, w[5], _mm512_set1_epi32(load_i32(xq + 20)));
+            e0 = _mm512_dpbusd_epi32(e0, w[6], _mm512_set1_epi32(load_i32(xq + 24)));
+            e1 = _mm512_dpbusd_epi32(e1, w[7], _mm512_set1_epi32(load_i32(xq + 28)));
+            __m512i dot = _mm512_add_epi32(d0, d1);
+            if constexpr (D == LLMATC_DTYPE_Q4_0)
+                dot = _mm512_add_epi32(dot, _mm512_srai_epi32(_mm512_add_epi32(d2, d3), 4));
             const __m512 scale = _mm512_mul_ps(w_scales, _mm512_set1_ps(x[i].scales[b]));
-            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(d0, d1)), scale, acc[i]);
+            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[i]);
         }
     }
     const __mmask16 mask = valid_rows >= 16 ? __mmask16(0xffff) : __mmask16((1u << valid_rows) - 1);
