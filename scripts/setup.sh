@@ -29,9 +29,27 @@ if [ $want_tests = 1 ]; then
   if [ ! -x .venv/bin/python ]; then
     /usr/bin/python3 -m venv --system-site-packages .venv
   fi
-  if ! .venv/bin/python -c "import transformers, openai, moto, gcp_storage_emulator, pytest, safetensors, google.protobuf, gguf, llama_cpp" 2>/dev/null; then
+  if ! .venv/bin/python -c "import transformers, openai, moto, gcp_storage_emulator, pytest, safetensors, google.protobuf, gguf" 2>/dev/null; then
     echo "== installing Python test peers into .venv"
-    .venv/bin/pip install -q -r tests/requirements.txt
+    .venv/bin/pip install -q -r <(grep -v '^llama-cpp-python' tests/requirements.txt)
+  fi
+  # llama.cpp compiles for the CPU that builds it (-march=native): a wheel from pip's cache built on another CPU dies
+  # with SIGILL here. So it is built without pip's cache, into a wheel cache keyed by this CPU's feature flags. And
+  # without AMX: this llama.cpp's AMX matmul runs tilezero with no tile config loaded (SIGILL) on Xeons that have it.
+  llama_req=$(grep -E '^llama-cpp-python==' tests/requirements.txt)
+  llama_version=${llama_req#*==}
+  cpu_key=$(grep -m1 '^flags' /proc/cpuinfo | sha256sum | cut -c1-16)-noamx
+  if [ "$(cat .venv/llama-cpp-built-for 2>/dev/null)" != "$llama_version $cpu_key" ]; then
+    wheel_dir="${XDG_CACHE_HOME:-$HOME/.cache}/llm-atc/wheels/$cpu_key"
+    if ! ls "$wheel_dir"/llama_cpp_python-"$llama_version"-*.whl >/dev/null 2>&1; then
+      echo "== building $llama_req for this CPU (llama.cpp from source, a few minutes)"
+      no_amx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+      CFLAGS="$no_amx" CXXFLAGS="$no_amx" \
+        .venv/bin/pip wheel -q --no-cache-dir --no-deps --no-binary llama-cpp-python -w "$wheel_dir" "$llama_req"
+    fi
+    .venv/bin/pip uninstall -q -y llama-cpp-python 2>/dev/null || true
+    .venv/bin/pip install -q "$wheel_dir"/llama_cpp_python-"$llama_version"-*.whl
+    echo "$llama_version $cpu_key" > .venv/llama-cpp-built-for
   fi
 fi
 

@@ -42,16 +42,36 @@ POLL_S = 0.01
 
 # ---------------------------------------------------------------------------------------------------- files, memory
 
+# llama.cpp's K-quant mixes: made from the F16 file by llama.cpp's own quantizer (llama_model_quantize), as users
+# make them (the gguf package has no K-quant quantizer). Values: llama_cpp's LLAMA_FTYPE_* names.
+LLAMACPP_MIXES = {"q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M", "q4_k_s": "LLAMA_FTYPE_MOSTLY_Q4_K_S",
+                  "q5_k_s": "LLAMA_FTYPE_MOSTLY_Q5_K_S", "q6_k": "LLAMA_FTYPE_MOSTLY_Q6_K"}
+
+QUANTIZE_SCRIPT = """
+import ctypes, sys
+import llama_cpp
+params = llama_cpp.llama_model_quantize_default_params()
+params.ftype = getattr(llama_cpp, sys.argv[3])
+params.nthread = 2
+sys.exit(llama_cpp.llama_model_quantize(sys.argv[1].encode(), sys.argv[2].encode(), ctypes.byref(params)))
+"""
+
+
 def convert(model_dir, cache, gguf_type):
     """The checkpoint as GGUF of one type in cache/<name>-<type>/ (model.gguf + tokenizer.model); written once."""
     out_dir = cache / f"{model_dir.name}-{gguf_type}"
     target = out_dir / "model.gguf"
     if not target.is_file():
+        source = convert(model_dir, cache, "f16") if gguf_type in LLAMACPP_MIXES else None
         out_dir.mkdir(parents=True, exist_ok=True)
         shutil.copy(model_dir / "tokenizer.model", out_dir / "tokenizer.model")
         partial = out_dir / "model.gguf.partial"  # renamed when complete, so an interrupted run is not reused
-        subprocess.run([sys.executable, str(HERE / "convert_to_gguf.py"), str(model_dir), str(partial),
-                        "--type", gguf_type], check=True)
+        if source:
+            subprocess.run([sys.executable, "-c", QUANTIZE_SCRIPT, str(source / "model.gguf"), str(partial),
+                            LLAMACPP_MIXES[gguf_type]], check=True)
+        else:
+            subprocess.run([sys.executable, str(HERE / "convert_to_gguf.py"), str(model_dir), str(partial),
+                            "--type", gguf_type], check=True)
         partial.rename(target)
     return out_dir
 
@@ -460,7 +480,8 @@ def parse_list(text, cast=str):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", type=pathlib.Path, required=True, help="Hugging Face Llama checkpoint directory")
-    p.add_argument("--types", default="f16,q8_0,q4_0", help="GGUF types to compare (f32, f16, bf16, q8_0, q4_0)")
+    p.add_argument("--types", default="f16,q8_0,q4_0", help="GGUF types to compare (f32, f16, bf16, q8_0, q4_0; and llama.cpp's K-quant mixes "
+                        "q4_k_m, q4_k_s, q5_k_s, q6_k, quantized from the f16 file by llama.cpp)")
     p.add_argument("--sections", default=",".join(SECTIONS), help=f"any of {','.join(SECTIONS)}")
     p.add_argument("--rounds", type=int, default=5, help="interleaved rounds per figure (medians)")
     p.add_argument("--threads", type=int, default=2)

@@ -4,8 +4,8 @@ llama-cpp-python's OpenAI server runs one request at a time (one Llama object be
 has parallel slots and continuous batching, which is what issue 6's serving comparison asks for ("llama.cpp's server
 with as many parallel slots"). It is not on PyPI as a binary, but llama-cpp-python's source distribution vendors the
 whole llama.cpp tree: this script downloads that sdist from PyPI (the same version as the installed llama-cpp-python,
-so both comparisons run the same llama.cpp), builds only the llama-server target with CMake (native CPU flags, as
-llama-cpp-python's own build; no web UI, no curl), and prints the binary's path. The result is cached: a second run
+so both comparisons run the same llama.cpp), builds only the llama-server target with CMake (native CPU flags without AMX, as
+scripts/setup.sh builds llama-cpp-python; no web UI, no curl), and prints the binary's path. The result is cached: a second run
 prints the path at once.
 
 Usage: build_llama_server.py [--cache DIR] [--version X.Y.Z] [--jobs N]
@@ -40,7 +40,7 @@ def run(cmd, log):
 
 
 def build(version, cache, jobs):
-    out_dir = cache / f"llama-server-{version}"
+    out_dir = cache / f"llama-server-{version}-noamx"
     binary = out_dir / "llama-server"
     if binary.is_file():
         return binary
@@ -68,7 +68,11 @@ def build(version, cache, jobs):
         if not (source / "tools" / "server").is_dir():
             raise SystemExit(f"build_llama_server: {source} has no tools/server: this llama.cpp has no server")
         build_dir = work / "build"
+        # Without AMX, as scripts/setup.sh builds llama-cpp-python: this llama.cpp's AMX matmul executes tilezero
+        # without a loaded tile config (SIGILL) on Xeons that have AMX; the flags are no-ops on CPUs without it.
+        no_amx = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
         run(["cmake", "-S", str(source), "-B", str(build_dir), "-DCMAKE_BUILD_TYPE=Release", "-DGGML_NATIVE=ON",
+             f"-DCMAKE_C_FLAGS={no_amx}", f"-DCMAKE_CXX_FLAGS={no_amx}",
              "-DLLAMA_BUILD_SERVER=ON", "-DLLAMA_BUILD_TOOLS=ON", "-DLLAMA_BUILD_TESTS=OFF",
              "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_CURL=OFF", "-DBUILD_SHARED_LIBS=OFF",
              # The web UI's assets come from npm or a Hugging Face download, neither reachable here; the
