@@ -24,14 +24,12 @@ private:
 
 // Choices that trade exactness for speed.
 struct CpuBackendOptions {
-    // Prefill-sized matmuls (n >= kBf16DotMinRows) with BF16 weights round the activations to BF16 and use BF16
-    // dot instructions (twice the F32 rate where the CPU has AVX512-BF16), as transformers' BF16 arithmetic and
-    // llama.cpp do. Decode (n small) keeps F32 activations. create_cpu_backend turns it on unless
+    // Matmuls with BF16 weights round the activations to BF16 and use BF16 dot instructions (vdpbf16ps where the
+    // CPU has AVX512-BF16), as transformers' BF16 arithmetic and llama.cpp do; decode too, so that a token's
+    // result is the same in a batch of any size. create_cpu_backend turns it on unless
     // LLMATC_BF16_ACTIVATIONS=0; off, results are the exact F32 upcast of the BF16 weights.
     bool bf16_activations = false;
 };
-
-constexpr int64_t kBf16DotMinRows = 8;
 
 struct CpuContext {
     CpuContext(int n_threads, Isa isa, const CpuBackendOptions& opts)

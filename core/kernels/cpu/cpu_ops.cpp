@@ -54,21 +54,28 @@ void op_matmul(CpuContext& ctx, const llmatc_weight* w, const float* x, int64_t 
 
     MatmulProblem p{w->dtype, w->data, w->rows, w->cols, x, nullptr, n, y, w->packed, nullptr, nullptr};
     const IsaKernels& k = *ctx.kernels;
-    // BF16 dot products need the packed layout, which every table with has_bf16_dot also uses.
+    // BF16 dot products need the packed layout, which every table with has_bf16_dot also uses. They round the
+    // activations of every matmul, decode's included: a token's result must not depend on the batch it is in.
     const bool bf16_dot = w->dtype == LLMATC_DTYPE_BF16 && w->packed && ctx.options.bf16_activations &&
-                          k.has_bf16_dot && n >= kBf16DotMinRows;
+                          k.has_bf16_dot;
     const bool packed_float = w->packed && (w->dtype == LLMATC_DTYPE_F16 || w->dtype == LLMATC_DTYPE_BF16);
-    if (packed_float && n > 1) {
-        // The packed GEMM reads x in 8-row tiles (F32, or BF16 pairs for the BF16 dot product).
-        const int64_t tiles = act_tiles(n);
-        const int64_t per_tile = kActTileRows * (bf16_dot ? (w->cols + 1) / 2 : w->cols);
+    if (packed_float && (n > 1 || bf16_dot)) {
+        // The packed GEMM reads x in 8-row tiles (F32, or BF16 pairs for the BF16 dot product); the GEMV reads x
+        // itself, or its BF16 pairs.
+        const int64_t tiles = n == 1 ? 1 : act_tiles(n);
+        const int64_t tile_rows = n == 1 ? 1 : kActTileRows;
+        const int64_t per_tile = tile_rows * (bf16_dot ? (w->cols + 1) / 2 : w->cols);
         void* out = ctx.activations_bf16.reserve(size_t(tiles * per_tile) * sizeof(float));
-        ctx.pool.parallel_for(tiles, 1, [&](int64_t begin, int64_t end, int) {
-            if (bf16_dot)
-                tile_activations_bf16(x, n, w->cols, begin, end, static_cast<uint32_t*>(out));
-            else
-                tile_activations_f32(x, n, w->cols, begin, end, static_cast<float*>(out));
-        });
+        if (n == 1) {
+            bf16_pairs_row(x, w->cols, static_cast<uint32_t*>(out));
+        } else {
+            ctx.pool.parallel_for(tiles, 1, [&](int64_t begin, int64_t end, int) {
+                if (bf16_dot)
+                    tile_activations_bf16(x, n, w->cols, begin, end, static_cast<uint32_t*>(out));
+                else
+                    tile_activations_f32(x, n, w->cols, begin, end, static_cast<float*>(out));
+            });
+        }
         if (bf16_dot)
             p.x_tiles_bf16 = static_cast<const uint32_t*>(out);
         else

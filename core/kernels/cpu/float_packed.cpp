@@ -61,6 +61,11 @@ void tile_activations_f32(const float* x, int64_t n, int64_t cols, int64_t tile_
     }
 }
 
+void bf16_pairs_row(const float* x, int64_t cols, uint32_t* out) {
+    for (int64_t p = 0; p < (cols + 1) / 2; ++p)
+        out[p] = f32_to_bf16(x[2 * p]) | (2 * p + 1 < cols ? uint32_t(f32_to_bf16(x[2 * p + 1])) << 16 : 0u);
+}
+
 void tile_activations_bf16(const float* x, int64_t n, int64_t cols, int64_t tile_begin, int64_t tile_end,
                            uint32_t* out) {
     const int64_t pairs = (cols + 1) / 2;

@@ -44,5 +44,8 @@ inline int64_t act_tiles(int64_t n) { return (n + kActTileRows - 1) / kActTileRo
 void tile_activations_f32(const float* x, int64_t n, int64_t cols, int64_t tile_begin, int64_t tile_end, float* out);
 void tile_activations_bf16(const float* x, int64_t n, int64_t cols, int64_t tile_begin, int64_t tile_end,
                            uint32_t* out);
+// One row x [cols] as BF16 pairs ((cols + 1) / 2 words, an odd last column paired with zero): the GEMV's
+// activations for the BF16 dot product (a tile of one row).
+void bf16_pairs_row(const float* x, int64_t cols, uint32_t* out);
 
 }  // namespace llmatc::cpu

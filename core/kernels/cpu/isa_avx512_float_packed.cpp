@@ -1,6 +1,7 @@
 // core/kernels/cpu/isa_avx512_float_packed.cpp — AVX-512 matmul for F16 / BF16 weights in the 16-row interleaved
-// layout (float_packed.h): outer-product register tiles over tiled activations for prefill, a streaming GEMV for
-// decode, and vdpbf16ps for BF16 weights with BF16 activations. Compiled with AVX-512 (+BF16) flags; called only
+// layout (float_packed.h): outer-product register tiles over tiled activations, 8 rows for prefill and 1 for
+// decode's streaming GEMV (the same per-row arithmetic, so batching never changes a result), and vdpbf16ps for BF16
+// weights with BF16 activations. Compiled with AVX-512 (+BF16) flags; called only
 // on such CPUs (the BF16 dot product only where the CPU has AVX512-BF16).
 #include <immintrin.h>
 
@@ -32,62 +33,11 @@ inline void load_weights(const uint8_t* group, int64_t k, __m512& lo, __m512& hi
 
 inline __mmask16 row_mask(int valid) { return valid >= 16 ? __mmask16(0xffff) : __mmask16((1u << valid) - 1); }
 
-// One activation row (F32) times NG consecutive 16-row groups, over all K: decode's GEMV. Each step broadcasts one
-// activation element against 16 weights; two accumulator sets (even and odd steps) hide the FMA latency, and each
-// chunk of kGemvChunk columns is summed from zero before it joins the total (F32 rounding of a blocked sum).
-constexpr int64_t kGemvChunk = 256;
-constexpr int kGemvSets = 4;
-
-template <llmatc_dtype D, int NG>
-void gemv_tile(const float* x, int64_t K, const uint8_t* group, int64_t group_bytes, float* y, int valid_last) {
-    constexpr int kStep = D == LLMATC_DTYPE_F16 ? 1 : 2;
-    __m512 total[NG];
-    for (int g = 0; g < NG; ++g) total[g] = _mm512_setzero_ps();
-    const int64_t k_full = K / kStep * kStep;
-    for (int64_t k0 = 0; k0 < k_full; k0 += kGemvChunk) {
-        const int64_t k_end = std::min(k_full, k0 + kGemvChunk);
-        __m512 acc[kGemvSets][NG];
-        for (int s = 0; s < kGemvSets; ++s)
-            for (int g = 0; g < NG; ++g) acc[s][g] = _mm512_setzero_ps();
-        // One step per accumulator set, unrolled so every set index is a constant (the sets stay in registers).
-        auto step = [&](int64_t k, auto set_tag) {
-            constexpr int set = decltype(set_tag)::value;
-            __m512 lo[NG], hi[NG];
-            for (int g = 0; g < NG; ++g) load_weights<D>(group + g * group_bytes, k, lo[g], hi[g]);
-            const __m512 x0 = _mm512_set1_ps(x[k]);
-            for (int g = 0; g < NG; ++g) acc[set][g] = _mm512_fmadd_ps(x0, lo[g], acc[set][g]);
-            if constexpr (D == LLMATC_DTYPE_BF16) {
-                const __m512 x1 = _mm512_set1_ps(x[k + 1]);
-                for (int g = 0; g < NG; ++g) acc[set][g] = _mm512_fmadd_ps(x1, hi[g], acc[set][g]);
-            }
-        };
-        int64_t k = k0;
-        for (; k + kGemvSets * kStep <= k_end; k += kGemvSets * kStep) {
-            // Both layouts keep column k's 16 weights at byte 32 k of the group.
-            for (int g = 0; g < NG; ++g) prefetch_stream(group + g * group_bytes + k * 32, kGemvSets * kStep * 32);
-            step(k, std::integral_constant<int, 0>{});
-            step(k + kStep, std::integral_constant<int, 1>{});
-            step(k + 2 * kStep, std::integral_constant<int, 2>{});
-            step(k + 3 * kStep, std::integral_constant<int, 3>{});
-        }
-        for (; k < k_end; k += kStep) step(k, std::integral_constant<int, 0>{});
-        for (int g = 0; g < NG; ++g)
-            for (int s = 0; s < kGemvSets; ++s) total[g] = _mm512_add_ps(total[g], acc[s][g]);
-    }
-    if (k_full < K) {  // BF16 with an odd K: the last column's partner is a zero weight and has no activation
-        __m512 lo[NG], hi[NG];
-        for (int g = 0; g < NG; ++g) load_weights<D>(group + g * group_bytes, k_full, lo[g], hi[g]);
-        for (int g = 0; g < NG; ++g) total[g] = _mm512_fmadd_ps(_mm512_set1_ps(x[k_full]), lo[g], total[g]);
-    }
-    for (int g = 0; g < NG; ++g)
-        _mm512_mask_storeu_ps(y + 16 * g, row_mask(g == NG - 1 ? valid_last : 16), total[g]);
-}
-
 // Stores a tile's accumulators into the first valid_x rows of y, adding what y holds when `accumulate` (a later
 // chunk of columns).
 template <int NX, int NG>
 inline void store_tile(__m512 (&acc)[NX][NG], float* y, int64_t ldy, int valid_x, int valid_last, bool accumulate) {
-    for (int i = 0; i < valid_x; ++i)
+    for (int i = 0; i < NX && i < valid_x; ++i)
         for (int g = 0; g < NG; ++g) {
             const __mmask16 mask = row_mask(g == NG - 1 ? valid_last : 16);
             float* out = y + i * ldy + 16 * g;
@@ -96,52 +46,68 @@ inline void store_tile(__m512 (&acc)[NX][NG], float* y, int64_t ldy, int valid_x
         }
 }
 
-// One tile of kActTileRows activation rows (tiled F32 activations: per column, the tile's 8 values side by side)
-// times NG groups over K columns (one chunk: xt and group point at its first column): per column, NG weight
-// vectors and 8 broadcasts feed 8 * NG independent FMAs.
-template <llmatc_dtype D, int NG>
-void gemm_tile(const float* xt, int64_t K, const uint8_t* group, int64_t group_bytes, float* y, int64_t ldy,
-               int valid_x, int valid_last, bool accumulate) {
-    constexpr int NX = int(kActTileRows);
-    __m512 acc[NX][NG];
-    for (int i = 0; i < NX; ++i)
-        for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_setzero_ps();
-    constexpr int kStep = D == LLMATC_DTYPE_F16 ? 1 : 2;
-    for (int64_t k = 0; k < K; k += kStep) {
-        __m512 lo[NG], hi[NG];
-        for (int g = 0; g < NG; ++g) load_weights<D>(group + g * group_bytes, k, lo[g], hi[g]);
-        for (int i = 0; i < NX; ++i) {
-            const __m512 x0 = _mm512_set1_ps(xt[k * NX + i]);
-            for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_fmadd_ps(x0, lo[g], acc[i][g]);
-        }
-        if constexpr (D == LLMATC_DTYPE_BF16) {
-            if (k + 1 < K)
-                for (int i = 0; i < NX; ++i) {
-                    const __m512 x1 = _mm512_set1_ps(xt[(k + 1) * NX + i]);
-                    for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_fmadd_ps(x1, hi[g], acc[i][g]);
-                }
-        }
-    }
-    store_tile<NX, NG>(acc, y, ldy, valid_x, valid_last, accumulate);
-}
+// Columns per prefetch step of the GEMV (256 bytes of each group: 4 cache lines).
+constexpr int64_t kPrefetchColumns = 8;
 
-// As gemm_tile for BF16 weights with tiled BF16 activations (per column pair, the tile's 8 pairs side by side):
-// one vdpbf16ps per pair, row of the tile and group, 32 products per instruction.
-template <int NG>
-void bf16_dot_tile(const uint32_t* xt, int64_t K, const uint8_t* group, int64_t group_bytes, float* y, int64_t ldy,
-                   int valid_x, int valid_last, bool accumulate) {
-    constexpr int NX = int(kActTileRows);
+// The product of NX activation rows and NG consecutive 16-row groups over one chunk of kc columns (xt and chunk
+// point at its first column), into y (rows of ldy floats), added to y when `accumulate`.
+//
+// Activations are tiled: per column k, the NX rows' values side by side (F32: xt[k * NX + i]); with BF16 pairs
+// (kBf16Dot), per column pair p the NX rows' pairs (xt[p * NX + i]) and one vdpbf16ps per pair. NX is 1 for decode's
+// GEMV (x itself) and kActTileRows for prefill. Every accumulator acc[i][g] takes its columns one by one, in order,
+// starting from zero: the operations that make row i's result do not depend on NX, NG or the other rows, so a
+// request's tokens are the same alone and in any batch.
+template <llmatc_dtype D, bool kBf16Dot, int NX, int NG>
+void chunk_tile(const void* xt_raw, int64_t kc, const uint8_t* chunk, int64_t group_bytes, float* y, int64_t ldy,
+                int valid_x, int valid_last, bool accumulate) {
     __m512 acc[NX][NG];
     for (int i = 0; i < NX; ++i)
         for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_setzero_ps();
-    const int64_t pairs = (K + 1) / 2;
-    for (int64_t p = 0; p < pairs; ++p) {
-        __m512bh w[NG];
-        for (int g = 0; g < NG; ++g) w[g] = (__m512bh)_mm512_loadu_si512(group + g * group_bytes + p * 64);
-        for (int i = 0; i < NX; ++i) {
-            const __m512bh xv = (__m512bh)_mm512_set1_epi32(int(xt[p * NX + i]));
-            for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_dpbf16_ps(acc[i][g], xv, w[g]);
+    auto prefetch = [&](int64_t k) {
+        if constexpr (NX == 1)  // the GEMV streams its groups from memory once; the GEMM reuses them from L1/L2
+            for (int g = 0; g < NG; ++g) prefetch_stream(chunk + g * group_bytes + k * 32, kPrefetchColumns * 32);
+    };
+    if constexpr (kBf16Dot) {
+        const auto* xt = static_cast<const uint32_t*>(xt_raw);
+        auto step = [&](int64_t pair) {
+            __m512bh w[NG];
+            for (int g = 0; g < NG; ++g) w[g] = (__m512bh)_mm512_loadu_si512(chunk + g * group_bytes + pair * 64);
+            for (int i = 0; i < NX; ++i) {
+                const __m512bh xv = (__m512bh)_mm512_set1_epi32(int(xt[pair * NX + i]));
+                for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_dpbf16_ps(acc[i][g], xv, w[g]);
+            }
+        };
+        const int64_t pairs = (kc + 1) / 2;
+        int64_t pair = 0;
+        for (; pair + kPrefetchColumns / 2 <= pairs; pair += kPrefetchColumns / 2) {
+            prefetch(2 * pair);
+            for (int64_t j = 0; j < kPrefetchColumns / 2; ++j) step(pair + j);
         }
+        for (; pair < pairs; ++pair) step(pair);
+    } else {
+        const auto* xt = static_cast<const float*>(xt_raw);
+        constexpr int kStep = D == LLMATC_DTYPE_F16 ? 1 : 2;
+        auto step = [&](int64_t k) {
+            __m512 lo[NG], hi[NG];
+            for (int g = 0; g < NG; ++g) load_weights<D>(chunk + g * group_bytes, k, lo[g], hi[g]);
+            for (int i = 0; i < NX; ++i) {
+                const __m512 x0 = _mm512_set1_ps(xt[k * NX + i]);
+                for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_fmadd_ps(x0, lo[g], acc[i][g]);
+            }
+            if constexpr (D == LLMATC_DTYPE_BF16) {
+                if (k + 1 < kc)  // an odd last column's partner is a zero weight with no activation
+                    for (int i = 0; i < NX; ++i) {
+                        const __m512 x1 = _mm512_set1_ps(xt[(k + 1) * NX + i]);
+                        for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_fmadd_ps(x1, hi[g], acc[i][g]);
+                    }
+            }
+        };
+        int64_t k = 0;
+        for (; k + kPrefetchColumns <= kc; k += kPrefetchColumns) {
+            prefetch(k);
+            for (int64_t j = 0; j < kPrefetchColumns; j += kStep) step(k + j);
+        }
+        for (; k < kc; k += kStep) step(k);
     }
     store_tile<NX, NG>(acc, y, ldy, valid_x, valid_last, accumulate);
 }
@@ -151,59 +117,78 @@ void bf16_dot_tile(const uint32_t* xt, int64_t K, const uint8_t* group, int64_t 
 constexpr int64_t kTilesPerBlock = 8;
 // Columns per chunk: each chunk's sum starts from zero in registers before it is added to y, which keeps F32
 // rounding close to a blocked reduction's rather than one long running sum's. Even, so BF16 column pairs never
-// straddle chunks.
+// straddle chunks; a multiple of kPrefetchColumns.
 constexpr int64_t kKChunk = 256;
+// Groups per GEMV step: four independent accumulator chains hide the FMA latency.
+constexpr int kGemvGroups = 4;
+// Groups per GEMM step: 2 groups x 8 rows = 16 accumulators.
+constexpr int kGemmGroups = 2;
 
-template <llmatc_dtype D>
+// Calls body(std::integral_constant<int, G>) for the run's group count G in 1..kMax.
+template <int kMax, typename Body>
+inline void with_group_count(int groups, Body&& body) {
+    if constexpr (kMax >= 1) {
+        if (groups == kMax) {
+            body(std::integral_constant<int, kMax>{});
+            return;
+        }
+        with_group_count<kMax - 1>(groups, body);
+    }
+}
+
+template <llmatc_dtype D, bool kBf16Dot>
 void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     const int64_t K = p.cols;
     const int64_t gbytes = float_packed_group_bytes(D, K);
     const auto* w = static_cast<const uint8_t*>(p.w);
-    // Ranges start on a group boundary; each step takes two groups (32 rows), the last step may take one.
-    auto for_each_pair = [&](auto&& body) {
-        for (int64_t r = row_begin; r < row_end; r += 2 * kFloatPackRows) {
-            const int64_t rows_here = std::min<int64_t>(2 * kFloatPackRows, row_end - r);
-            const bool two = rows_here > kFloatPackRows;
-            body(r, w + (r / kFloatPackRows) * gbytes, two, int(rows_here - (two ? kFloatPackRows : 0)));
+    // Bytes of weights per column in a group (F16: 16 halves; BF16: 16 halves, stored in column pairs).
+    constexpr int64_t kGroupBytesPerColumn = 32;
+    // Ranges start on a group boundary; each step takes up to kMax groups (16 rows each), the last may be partial.
+    auto for_each_run = [&](int max_groups, auto&& body) {
+        for (int64_t r = row_begin; r < row_end; r += max_groups * kFloatPackRows) {
+            const int64_t rows_here = std::min<int64_t>(max_groups * kFloatPackRows, row_end - r);
+            const int groups = int((rows_here + kFloatPackRows - 1) / kFloatPackRows);
+            body(r, w + (r / kFloatPackRows) * gbytes, groups, int(rows_here - (groups - 1) * kFloatPackRows));
         }
     };
+    // Where chunk k0 of tile t's activations starts (NX rows per tile).
+    auto tile_chunk = [&](int64_t nx, int64_t t, int64_t k0) -> const void* {
+        if constexpr (kBf16Dot)
+            return p.x_tiles_bf16 + t * nx * ((K + 1) / 2) + (k0 / 2) * nx;
+        else
+            return (nx == 1 ? p.x : p.x_tiles) + t * nx * K + k0 * nx;
+    };
     if (p.n == 1) {
-        for_each_pair([&](int64_t r, const uint8_t* group, bool two, int valid_last) {
-            gemv_tile<D, 1>(p.x, K, group, gbytes, p.y + r, two ? 16 : valid_last);
-            if (two) gemv_tile<D, 1>(p.x, K, group + gbytes, gbytes, p.y + r + 16, valid_last);
+        // GEMV: a run of groups takes every chunk in turn, so its weights stream from memory in order.
+        for_each_run(kGemvGroups, [&](int64_t r, const uint8_t* group, int groups, int valid_last) {
+            for (int64_t k0 = 0; k0 < K; k0 += kKChunk) {
+                const int64_t kc = std::min(kKChunk, K - k0);
+                with_group_count<kGemvGroups>(groups, [&](auto ng) {
+                    chunk_tile<D, kBf16Dot, 1, decltype(ng)::value>(tile_chunk(1, 0, k0), kc,
+                                                                    group + k0 * kGroupBytesPerColumn, gbytes,
+                                                                    p.y + r, p.rows, 1, valid_last, k0 > 0);
+                });
+            }
         });
         return;
     }
-    const bool bf16_dot = D == LLMATC_DTYPE_BF16 && p.x_tiles_bf16;
-    const int64_t tiles = (p.n + kActTileRows - 1) / kActTileRows;
-    const int64_t pairs = (K + 1) / 2;
-    // Bytes of weights per column in a group (F16: 16 halves; BF16: 16 halves, stored in column pairs).
-    constexpr int64_t kGroupBytesPerColumn = 32;
+    constexpr int NX = int(kActTileRows);
+    const int64_t tiles = act_tiles(p.n);
     // Loop order: a block of tiles, then a chunk of columns, then the group pairs, then the tiles. The block's x
     // chunk (8 tiles x 256 columns, 64 KiB) stays in L2 while every pair passes; a pair's chunk (16 KiB) stays in L1
     // while the tiles pass; the block's partial sums in y (64 rows x the range) stay in L2 between chunks.
     for (int64_t t0 = 0; t0 < tiles; t0 += kTilesPerBlock) {
         for (int64_t k0 = 0; k0 < K; k0 += kKChunk) {
             const int64_t kc = std::min(kKChunk, K - k0);
-            const bool accumulate = k0 > 0;
-            for_each_pair([&](int64_t r, const uint8_t* group, bool two, int valid_last) {
+            for_each_run(kGemmGroups, [&](int64_t r, const uint8_t* group, int groups, int valid_last) {
                 const uint8_t* chunk = group + k0 * kGroupBytesPerColumn;
                 for (int64_t t = t0; t < std::min(tiles, t0 + kTilesPerBlock); ++t) {
-                    float* y = p.y + t * kActTileRows * p.rows + r;
-                    const int valid_x = int(std::min<int64_t>(kActTileRows, p.n - t * kActTileRows));
-                    if (bf16_dot) {
-                        const uint32_t* xt = p.x_tiles_bf16 + t * kActTileRows * pairs + (k0 / 2) * kActTileRows;
-                        if (two)
-                            bf16_dot_tile<2>(xt, kc, chunk, gbytes, y, p.rows, valid_x, valid_last, accumulate);
-                        else
-                            bf16_dot_tile<1>(xt, kc, chunk, gbytes, y, p.rows, valid_x, valid_last, accumulate);
-                    } else {
-                        const float* xt = p.x_tiles + t * kActTileRows * K + k0 * kActTileRows;
-                        if (two)
-                            gemm_tile<D, 2>(xt, kc, chunk, gbytes, y, p.rows, valid_x, valid_last, accumulate);
-                        else
-                            gemm_tile<D, 1>(xt, kc, chunk, gbytes, y, p.rows, valid_x, valid_last, accumulate);
-                    }
+                    float* y = p.y + t * NX * p.rows + r;
+                    const int valid_x = int(std::min<int64_t>(NX, p.n - t * NX));
+                    with_group_count<kGemmGroups>(groups, [&](auto ng) {
+                        chunk_tile<D, kBf16Dot, NX, decltype(ng)::value>(tile_chunk(NX, t, k0), kc, chunk, gbytes, y,
+                                                                         p.rows, valid_x, valid_last, k0 > 0);
+                    });
                 }
             });
         }
@@ -214,8 +199,13 @@ void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_
 
 bool avx512_float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     switch (p.dtype) {
-        case LLMATC_DTYPE_F16: float_packed_matmul<LLMATC_DTYPE_F16>(p, row_begin, row_end); return true;
-        case LLMATC_DTYPE_BF16: float_packed_matmul<LLMATC_DTYPE_BF16>(p, row_begin, row_end); return true;
+        case LLMATC_DTYPE_F16: float_packed_matmul<LLMATC_DTYPE_F16, false>(p, row_begin, row_end); return true;
+        case LLMATC_DTYPE_BF16:
+            if (p.x_tiles_bf16)
+                float_packed_matmul<LLMATC_DTYPE_BF16, true>(p, row_begin, row_end);
+            else
+                float_packed_matmul<LLMATC_DTYPE_BF16, false>(p, row_begin, row_end);
+            return true;
         default: return false;
     }
 }

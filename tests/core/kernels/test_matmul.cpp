@@ -183,8 +183,7 @@ TEST_CASE("BF16 weights with BF16 activations (opt-in) match the reference on ro
                 const std::vector<float> x = random_vector(rng, size_t(s.n * s.cols));
                 std::vector<float> y = poisoned(size_t(s.n * s.rows));
                 LLMATC_REQUIRE_OK(k->matmul(k->ctx, w, x.data(), s.n, y.data()));
-                // Below kBf16DotMinRows rows (decode) activations stay F32.
-                const bool rounded = uses_bf16_dot && s.n >= cpu::kBf16DotMinRows;
+                const bool rounded = uses_bf16_dot;
                 const std::vector<float> x_used = rounded ? encode(x, LLMATC_DTYPE_BF16).decoded : x;
                 require_close(y, ref_matmul(t.decoded, s.rows, s.cols, x_used, s.n), 1e-6, 1e-5,
                               ref_matmul_magnitude(t.decoded, s.rows, s.cols, x, s.n));
@@ -245,6 +244,47 @@ TEST_CASE("every ISA's packed activation quantizer gives the reference bytes", "
             cpu::quantize_act_row_ref(x.data(), expected.data(), cols);
             quantize(x.data(), actual.data(), cols);
             REQUIRE(actual == expected);
+        }
+    }
+}
+
+TEST_CASE("a row's product does not depend on the other rows in the batch (bitwise)", "[matmul][batch]") {
+    // The serving engine batches one request's tokens with others'; greedy decoding must give the same tokens
+    // either way, so every kernel computes row i of y the same way whatever n is.
+    std::mt19937 rng(404);
+    const int64_t rows = 40, cols = 512;
+    const int64_t counts[] = {1, 2, 5, 8, 9, 16, 17, 33};
+    for (cpu::Isa isa : available_isas()) {
+        for (bool bf16_activations : {false, true}) {
+            cpu::CpuBackendOptions options;
+            options.bf16_activations = bf16_activations;
+            auto owner = cpu::create_cpu_backend_for_isa(3, isa, options);
+            const llmatc_kernels* k = owner->table();
+            for (llmatc_dtype storage : {LLMATC_DTYPE_F32, LLMATC_DTYPE_F16, LLMATC_DTYPE_BF16, LLMATC_DTYPE_Q8_0,
+                                         LLMATC_DTYPE_Q4_0, LLMATC_DTYPE_Q4_K}) {
+                const EncodedTensor t = encode(random_vector(rng, size_t(rows * cols)), LLMATC_DTYPE_F32);
+                const llmatc_tensor_view view = make_view(t, {rows, cols});
+                llmatc_weight* w = nullptr;
+                LLMATC_REQUIRE_OK(k->weight_create(k->ctx, &view, storage, &w));
+                const std::vector<float> x = random_vector(rng, size_t(counts[7] * cols));
+                std::vector<std::vector<float>> alone;
+                for (int64_t i = 0; i < counts[7]; ++i) {
+                    std::vector<float> y = poisoned(size_t(rows));
+                    LLMATC_REQUIRE_OK(k->matmul(k->ctx, w, x.data() + i * cols, 1, y.data()));
+                    alone.push_back(y);
+                }
+                for (int64_t n : counts) {
+                    std::vector<float> y = poisoned(size_t(n * rows));
+                    LLMATC_REQUIRE_OK(k->matmul(k->ctx, w, x.data(), n, y.data()));
+                    for (int64_t i = 0; i < n; ++i) {
+                        INFO(cpu::isa_name(isa) << " bf16 activations " << bf16_activations << " "
+                                                << cpu::dtype_name(storage) << " n " << n << " row " << i);
+                        const std::vector<float> row(y.begin() + i * rows, y.begin() + (i + 1) * rows);
+                        CHECK(row == alone[size_t(i)]);
+                    }
+                }
+                k->weight_destroy(k->ctx, w);
+            }
         }
     }
 }
