@@ -66,7 +66,9 @@ struct Case {
     std::vector<llmatc_weight*> copies;  // enough copies that one pass streams from DRAM, not the L3
     std::vector<double> gemv_gbps;
     std::vector<double> gemm_gflops;
-    std::vector<double> gemm_gflops_bf16_activations;  // BF16 weights only
+    // BF16 weights only: with BF16-rounded activations (vdpbf16ps), and on AMX tiles where the CPU has them.
+    std::vector<double> gemv_gbps_bf16_activations, gemm_gflops_bf16_activations;
+    std::vector<double> gemv_gbps_amx, gemm_gflops_amx;
 };
 
 }  // namespace
@@ -113,6 +115,12 @@ int main(int argc, char** argv) {
     bf16_options.bf16_activations = true;
     const auto bf16_backend = cpu::create_cpu_backend_for_isa(threads, isa, bf16_options);
     const llmatc_kernels* kb = bf16_backend->table();
+    // And on AMX tiles (CpuBackendOptions::amx), where this CPU and OS allow them.
+    cpu::CpuBackendOptions amx_options = bf16_options;
+    amx_options.amx = true;
+    const bool has_amx = cpu::isa_kernels(isa).has_amx_bf16;
+    const auto amx_backend = cpu::create_cpu_backend_for_isa(threads, isa, amx_options);
+    const llmatc_kernels* ka = amx_backend->table();
     cpu::ThreadPool bandwidth_pool(threads);
 
     std::vector<uint64_t> big(size_t(1) << 27, 1);  // 1 GiB, touched so pages are resident
@@ -154,7 +162,7 @@ int main(int argc, char** argv) {
             cpu::quantize_block_q4_k(values.data() + i * size_t(cpu::kQ4KBlock), &q4_k_blocks[i]);
         for (llmatc_dtype dtype : dtypes) {
             if (!only.empty() && only.find(cpu::dtype_name(dtype)) == std::string::npos) continue;
-            Case c{dtype, shape[0], shape[1], {}, {}, {}, {}};
+            Case c{dtype, shape[0], shape[1], {}, {}, {}, {}, {}, {}, {}};
             const uint64_t bytes = cpu::dtype_bytes(dtype, shape[0] * shape[1]);
             const size_t n_copies =
                 in_cache ? 1 : size_t(std::max<uint64_t>(2, (uint64_t(stream_mib) << 20) / bytes));
@@ -192,21 +200,31 @@ int main(int argc, char** argv) {
             // copy after a warm-up pass.
             const int passes = in_cache ? 16 : 1;
             if (in_cache) k->matmul(k->ctx, c.copies[0], x.data(), 1, y.data());
-            auto start = Clock::now();
-            for (int pass = 0; pass < passes; ++pass)
-                for (llmatc_weight* w : c.copies) k->matmul(k->ctx, w, x.data(), 1, y.data());
-            const double t = seconds_since(start);
-            c.gemv_gbps.push_back(double(k->weight_bytes(k->ctx, c.copies[0])) * double(c.copies.size()) * passes /
-                                  t / 1e9);
+            // The weights were made by k; the other backends of this ISA read the same layouts.
+            auto gemv = [&](const llmatc_kernels* kk, std::vector<double>& out) {
+                if (in_cache) kk->matmul(kk->ctx, c.copies[0], x.data(), 1, y.data());
+                const auto start = Clock::now();
+                for (int pass = 0; pass < passes; ++pass)
+                    for (llmatc_weight* w : c.copies) kk->matmul(kk->ctx, w, x.data(), 1, y.data());
+                const double t = seconds_since(start);
+                out.push_back(double(k->weight_bytes(k->ctx, c.copies[0])) * double(c.copies.size()) * passes / t /
+                              1e9);
+            };
             // GEMM (prefill-like, n = 128) on one copy.
-            start = Clock::now();
-            k->matmul(k->ctx, c.copies[0], x.data(), gemm_n, y.data());
-            c.gemm_gflops.push_back(2.0 * double(gemm_n * c.rows * c.cols) / seconds_since(start) / 1e9);
+            auto gemm = [&](const llmatc_kernels* kk, std::vector<double>& out) {
+                const auto start = Clock::now();
+                kk->matmul(kk->ctx, c.copies[0], x.data(), gemm_n, y.data());
+                out.push_back(2.0 * double(gemm_n * c.rows * c.cols) / seconds_since(start) / 1e9);
+            };
+            gemv(k, c.gemv_gbps);
+            gemm(k, c.gemm_gflops);
             if (c.dtype == LLMATC_DTYPE_BF16) {
-                start = Clock::now();
-                kb->matmul(kb->ctx, c.copies[0], x.data(), gemm_n, y.data());
-                c.gemm_gflops_bf16_activations.push_back(2.0 * double(gemm_n * c.rows * c.cols) /
-                                                         seconds_since(start) / 1e9);
+                gemv(kb, c.gemv_gbps_bf16_activations);
+                gemm(kb, c.gemm_gflops_bf16_activations);
+                if (has_amx) {
+                    gemv(ka, c.gemv_gbps_amx);
+                    gemm(ka, c.gemm_gflops_amx);
+                }
             }
         }
     }
@@ -226,7 +244,11 @@ int main(int argc, char** argv) {
                     cpu::dtype_name(c.dtype), (long long)c.rows, (long long)c.cols, gbps, gbps / bw,
                     (long long)gemm_n, median(c.gemm_gflops));
         if (!c.gemm_gflops_bf16_activations.empty())
-            std::printf(", \"gemm_gflops_bf16_activations\": %.1f", median(c.gemm_gflops_bf16_activations));
+            std::printf(", \"gemv_gbps_bf16_activations\": %.2f, \"gemm_gflops_bf16_activations\": %.1f",
+                        median(c.gemv_gbps_bf16_activations), median(c.gemm_gflops_bf16_activations));
+        if (!c.gemm_gflops_amx.empty())
+            std::printf(", \"gemv_gbps_amx\": %.2f, \"gemm_gflops_amx\": %.1f", median(c.gemv_gbps_amx),
+                        median(c.gemm_gflops_amx));
         std::printf("}%s\n", i + 1 < cases.size() ? "," : "");
     }
     std::printf("  ]\n}\n");

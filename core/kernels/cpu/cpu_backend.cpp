@@ -153,8 +153,9 @@ std::unique_ptr<KernelBackend> create_cpu_backend_for_isa(int n_threads, Isa isa
                     std::string("cpu backend: this CPU cannot run the ") + isa_name(isa) + " kernels");
     auto backend = std::make_unique<CpuBackend>(n_threads, isa, options);
     const auto& context = *static_cast<const CpuContext*>(backend->table()->ctx);
-    spdlog::debug("cpu backend: {} kernels, {} threads, BF16 activations for prefill: {}", isa_name(isa),
-                  context.pool.size(), options.bf16_activations && context.kernels->has_bf16_dot);
+    spdlog::debug("cpu backend: {} kernels, {} threads, BF16 activations: {}, AMX: {}", isa_name(isa),
+                  context.pool.size(), options.bf16_activations && context.kernels->has_bf16_dot,
+                  options.bf16_activations && options.amx && context.kernels->has_amx_bf16);
     return backend;
 }
 
@@ -168,6 +169,8 @@ std::unique_ptr<KernelBackend> create_cpu_backend(int n_threads) {
     cpu::CpuBackendOptions options;
     const char* bf16 = std::getenv("LLMATC_BF16_ACTIVATIONS");
     options.bf16_activations = !(bf16 && std::string(bf16) == "0");
+    const char* amx = std::getenv("LLMATC_AMX");
+    options.amx = !(amx && std::string(amx) == "0");
     return cpu::create_cpu_backend_for_isa(n_threads, cpu::best_isa(), options);
 }
 

@@ -29,6 +29,10 @@ struct CpuBackendOptions {
     // result is the same in a batch of any size. create_cpu_backend turns it on unless
     // LLMATC_BF16_ACTIVATIONS=0; off, results are the exact F32 upcast of the BF16 weights.
     bool bf16_activations = false;
+    // With bf16_activations, BF16 matmuls run on AMX tiles where the CPU and OS allow it (every n, so batching
+    // changes nothing; results differ from the vdpbf16ps kernels' in F32 rounding only). create_cpu_backend turns
+    // it on unless LLMATC_AMX=0.
+    bool amx = false;
 };
 
 struct CpuContext {

@@ -8,6 +8,7 @@
 
 #include "kernels/cpu/cpu_weight.h"
 #include "kernels/cpu/float_packed.h"
+#include "kernels/cpu/isa_amx_bf16.h"
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/quant_packed.h"
 #include "kernels/cpu/quant_q4_k.h"
@@ -59,7 +60,16 @@ void op_matmul(CpuContext& ctx, const llmatc_weight* w, const float* x, int64_t 
     const bool bf16_dot = w->dtype == LLMATC_DTYPE_BF16 && w->packed && ctx.options.bf16_activations &&
                           k.has_bf16_dot;
     const bool packed_float = w->packed && (w->dtype == LLMATC_DTYPE_F16 || w->dtype == LLMATC_DTYPE_BF16);
-    if (packed_float && (n > 1 || bf16_dot)) {
+    if (bf16_dot && ctx.options.amx && k.has_amx_bf16) {
+        // AMX tiles read x as BF16 rows (isa_amx_bf16.h), for every n.
+        const int64_t rows = amx_activation_rows(n);
+        auto* out = static_cast<uint16_t*>(ctx.activations_bf16.reserve(
+            size_t(rows * amx_activation_stride(w->cols)) * sizeof(uint16_t)));
+        ctx.pool.parallel_for(rows, ctx.pool.chunk_for(rows, 1, 1), [&](int64_t begin, int64_t end, int) {
+            k.amx_bf16_activations(x, n, w->cols, begin, end, out);
+        });
+        p.x_amx_bf16 = out;
+    } else if (packed_float && (n > 1 || bf16_dot)) {
         // The packed GEMM reads x in 8-row tiles (F32, or BF16 pairs for the BF16 dot product); the GEMV reads x
         // itself, or its BF16 pairs.
         const int64_t tiles = n == 1 ? 1 : act_tiles(n);

@@ -2,6 +2,8 @@
 // where the CPU has them). Compiled with those flags only; called only when the CPU has the base features.
 #include <immintrin.h>
 
+#include "kernels/cpu/amx_support.h"
+#include "kernels/cpu/isa_amx_bf16.h"
 #include "kernels/cpu/isa_avx512_quant.h"
 #include "kernels/cpu/isa_simd_impl.h"
 #include "kernels/cpu/quant_blocks.h"
@@ -51,6 +53,10 @@ bool cpu_has_vnni() {
 }
 
 void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
+    if (p.x_amx_bf16) {
+        amx_bf16_matmul(p, row_begin, row_end);
+        return;
+    }
     if (p.packed && (p.dtype == LLMATC_DTYPE_F16 || p.dtype == LLMATC_DTYPE_BF16)) {
         avx512_float_packed_matmul(p, row_begin, row_end);
         return;
@@ -122,7 +128,9 @@ const IsaKernels& isa_kernels_avx512() {
                                     cpu_has_vnni(),
                                     cpu_has_vnni() ? avx512_quantize_act_row : nullptr,
                                     true,
-                                    silu_mul};
+                                    silu_mul,
+                                    cpu_has_bf16() && amx_bf16_usable(),
+                                    amx_bf16_activations};
     return kernels;
 }
 

@@ -29,6 +29,9 @@ struct MatmulProblem {
     // BF16 weights with BF16 activations, BF16 pairs (then x_tiles is unused).
     const float* x_tiles;
     const uint32_t* x_tiles_bf16;
+    // For packed BF16 weights on AMX (IsaKernels::has_amx_bf16): x as BF16 rows in isa_amx_bf16.h's layout (then
+    // x_tiles and x_tiles_bf16 are unused).
+    const uint16_t* x_amx_bf16 = nullptr;
 };
 
 // The instruction-set levels, from the portable one up. A level is usable when the CPU has its features.
@@ -53,6 +56,11 @@ struct IsaKernels {
     bool packs_floats;
     // out[i] = gate[i] / (1 + exp(-gate[i])) * up[i] for i < n (SiLU(gate) * up; within a few ulp of std::exp's).
     void (*silu_mul)(const float* gate, const float* up, int64_t n, float* out);
+    // Whether matmul_rows can take AMX activations (MatmulProblem::x_amx_bf16) for packed BF16 weights, and the
+    // routine that writes them (isa_amx_bf16.h's amx_bf16_activations).
+    bool has_amx_bf16 = false;
+    void (*amx_bf16_activations)(const float* x, int64_t n, int64_t cols, int64_t row_begin, int64_t row_end,
+                                 uint16_t* out) = nullptr;
 };
 
 // Rows a thread's range of matmul output columns should be a multiple of (the register tile height; also the

@@ -164,18 +164,23 @@ TEST_CASE("Q8_0 and Q4_0 sources are kept zero-copy or dequantized to F32", "[ma
 TEST_CASE("BF16 weights with BF16 activations (opt-in) match the reference on rounded activations",
           "[matmul][bf16dot]") {
     std::mt19937 rng(21);
-    cpu::CpuBackendOptions options;
-    options.bf16_activations = true;
+    // Odd and even K, K past one AMX step (32) and not a multiple of it, n below, at and past a 16-row tile.
     const Shape shapes[] = {{1, 1, 8},    {7, 13, 9},  {37, 67, 12}, {64, 128, 70}, {130, 257, 8},
-                            {19, 2048, 16}, {33, 96, 1}, {9, 64, 7},  {48, 33, 13}, {17, 64, 137}};
+                            {19, 2048, 16}, {33, 96, 1}, {9, 64, 7},  {48, 33, 13}, {17, 64, 137},
+                            {50, 172, 33}, {80, 2047, 31}, {16, 40, 2}};
     for (cpu::Isa isa : available_isas()) {
+      for (bool amx : {false, true}) {
+        cpu::CpuBackendOptions options;
+        options.bf16_activations = true;
+        options.amx = amx;
+        if (amx && !cpu::isa_kernels(isa).has_amx_bf16) continue;  // the case above already covers this table
         for (int threads : {1, 3}) {
             auto owner = cpu::create_cpu_backend_for_isa(threads, isa, options);
             const llmatc_kernels* k = owner->table();
             const bool uses_bf16_dot = cpu::isa_kernels(isa).has_bf16_dot;
             for (const Shape& s : shapes) {
                 INFO(cpu::isa_name(isa) << " x" << threads << " shape [" << s.rows << ", " << s.cols << "] n "
-                                        << s.n << " bf16 dot " << uses_bf16_dot);
+                                        << s.n << " bf16 dot " << uses_bf16_dot << " amx " << amx);
                 const EncodedTensor t = encode(random_vector(rng, size_t(s.rows * s.cols)), LLMATC_DTYPE_BF16);
                 const llmatc_tensor_view view = make_view(t, {s.rows, s.cols});
                 llmatc_weight* w = nullptr;
@@ -190,6 +195,7 @@ TEST_CASE("BF16 weights with BF16 activations (opt-in) match the reference on ro
                 k->weight_destroy(k->ctx, w);
             }
         }
+      }
     }
 }
 
@@ -253,11 +259,14 @@ TEST_CASE("a row's product does not depend on the other rows in the batch (bitwi
     // either way, so every kernel computes row i of y the same way whatever n is.
     std::mt19937 rng(404);
     const int64_t rows = 40, cols = 512;
-    const int64_t counts[] = {1, 2, 5, 8, 9, 16, 17, 33};
+    const int64_t counts[] = {1, 2, 5, 8, 9, 16, 17, 33};  // the largest last
     for (cpu::Isa isa : available_isas()) {
-        for (bool bf16_activations : {false, true}) {
+        for (int mode : {0, 1, 2}) {  // F32 activations; BF16 ones; BF16 ones on AMX (where the CPU has it)
+            const bool bf16_activations = mode > 0;
+            if (mode == 2 && !cpu::isa_kernels(isa).has_amx_bf16) continue;
             cpu::CpuBackendOptions options;
             options.bf16_activations = bf16_activations;
+            options.amx = mode == 2;
             auto owner = cpu::create_cpu_backend_for_isa(3, isa, options);
             const llmatc_kernels* k = owner->table();
             for (llmatc_dtype storage : {LLMATC_DTYPE_F32, LLMATC_DTYPE_F16, LLMATC_DTYPE_BF16, LLMATC_DTYPE_Q8_0,
@@ -277,7 +286,7 @@ TEST_CASE("a row's product does not depend on the other rows in the batch (bitwi
                     std::vector<float> y = poisoned(size_t(n * rows));
                     LLMATC_REQUIRE_OK(k->matmul(k->ctx, w, x.data(), n, y.data()));
                     for (int64_t i = 0; i < n; ++i) {
-                        INFO(cpu::isa_name(isa) << " bf16 activations " << bf16_activations << " "
+                        INFO(cpu::isa_name(isa) << " activations mode " << mode << " "
                                                 << cpu::dtype_name(storage) << " n " << n << " row " << i);
                         const std::vector<float> row(y.begin() + i * rows, y.begin() + (i + 1) * rows);
                         CHECK(row == alone[size_t(i)]);

@@ -1,0 +1,176 @@
+// core/kernels/cpu/isa_amx_bf16.cpp — matmul of packed BF16 weights with BF16 activations on AMX tiles (TDPBF16PS,
+// FP32 accumulation), and the activations' conversion. Compiled with AMX and AVX-512 flags; called only where
+// amx_bf16_usable().
+//
+// The packed BF16 layout (float_packed.h) already is AMX's B operand: a group's 16 column pairs of 16 rows x 2
+// elements are 16 rows of 64 bytes, one B tile. A tiles are 16 activation rows x 32 columns; C tiles 16 x 16 F32.
+// Each step multiplies two activation tiles by two weight groups (4 C, 2 A, 2 B: all 8 tiles).
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/cpu/float_packed.h"
+#include "kernels/cpu/isa_amx_bf16.h"
+#include "kernels/cpu/stream_prefetch.h"
+
+namespace llmatc::cpu {
+
+namespace {
+
+// The LDTILECFG operand (palette 1).
+struct alignas(64) TileConfig {
+    uint8_t palette;
+    uint8_t start_row;
+    uint8_t reserved[14];
+    uint16_t colsb[16];  // bytes per row of each tile
+    uint8_t rows[16];    // rows of each tile
+};
+static_assert(sizeof(TileConfig) == 64);
+
+// Tile numbers: C (row tile i, group j) is tile 2 i + j; A i is 4 + i; B j is 6 + j.
+constexpr int kTileBytes = 1024;
+constexpr int kPairsPerStep = 16;  // B tile rows: column pairs per step (32 columns)
+
+// Loads the configuration for activation tiles of m rows (1..16).
+void configure_tiles(int m) {
+    TileConfig cfg{};
+    cfg.palette = 1;
+    for (int t = 0; t < 8; ++t) {
+        cfg.colsb[t] = 64;
+        cfg.rows[t] = uint8_t(t < 6 ? m : 16);
+    }
+    // Not _tile_loadconfig: GCC 12 does not see that its builtin reads cfg, drops the stores above once this is
+    // inlined, and loads an empty configuration (the next tile instruction then raises SIGILL).
+    __asm__ volatile("ldtilecfg %0" : : "m"(cfg));
+}
+
+// Stores a C tile into y's first m_valid rows and cols_valid columns (row stride ldy floats): straight into y when
+// the tile is whole, else through scratch. store(dst, stride_bytes) is the tile's _tile_stored (GCC's intrinsic
+// takes the tile number as a literal).
+template <typename TileStore>
+inline void store_c(float* y, int64_t ldy, int m_valid, int cols_valid, TileStore&& store) {
+    if (m_valid == 16 && cols_valid == 16) {
+        store(y, ldy * int64_t(sizeof(float)));
+        return;
+    }
+    alignas(64) float scratch[16 * 16];
+    store(scratch, 64);
+    for (int i = 0; i < m_valid; ++i) std::memcpy(y + i * ldy, scratch + i * 16, size_t(cols_valid) * sizeof(float));
+}
+
+// One block: activation tiles a0 (and a1 when kTwoM) times groups b0 (and b1 when kTwoG) over all steps; `tail`
+// holds each group's last, partial step zero-padded (or is unused when the pairs fill every step).
+template <bool kTwoM, bool kTwoG>
+void block(const uint16_t* a0, int64_t a_stride_bytes, int64_t full_steps, int64_t steps, const uint8_t* b0,
+           const uint8_t* b1, const uint8_t* tail0, const uint8_t* tail1, bool stream) {
+    _tile_zero(0);
+    if constexpr (kTwoG) _tile_zero(1);
+    if constexpr (kTwoM) _tile_zero(2);
+    if constexpr (kTwoM && kTwoG) _tile_zero(3);
+    const auto* a = reinterpret_cast<const uint8_t*>(a0);
+    const int64_t a1_offset = 16 * a_stride_bytes;
+    for (int64_t s = 0; s < steps; ++s) {
+        const bool full = s < full_steps;
+        const uint8_t* w0 = full ? b0 + s * kTileBytes : tail0;
+        if (stream) prefetch_stream(w0, kTileBytes);
+        _tile_loadd(6, w0, 64);
+        _tile_loadd(4, a + s * 64, a_stride_bytes);
+        _tile_dpbf16ps(0, 4, 6);
+        if constexpr (kTwoG) {
+            const uint8_t* w1 = full ? b1 + s * kTileBytes : tail1;
+            if (stream) prefetch_stream(w1, kTileBytes);
+            _tile_loadd(7, w1, 64);
+            _tile_dpbf16ps(1, 4, 7);
+        }
+        if constexpr (kTwoM) {
+            _tile_loadd(5, a + a1_offset + s * 64, a_stride_bytes);
+            _tile_dpbf16ps(2, 5, 6);
+            if constexpr (kTwoG) _tile_dpbf16ps(3, 5, 7);
+        }
+    }
+}
+
+}  // namespace
+
+void amx_bf16_activations(const float* x, int64_t n, int64_t cols, int64_t row_begin, int64_t row_end, uint16_t* out) {
+    const int64_t stride = amx_activation_stride(cols);
+    const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+    const __m512i round_bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1),
+                  quiet = _mm512_set1_epi32(0x40);
+    for (int64_t r = row_begin; r < row_end; ++r) {
+        uint16_t* dst = out + r * stride;
+        if (r >= n) {
+            std::memset(dst, 0, size_t(stride) * sizeof(uint16_t));
+            continue;
+        }
+        const float* src = x + r * cols;
+        for (int64_t k = 0; k < stride; k += 16) {
+            const int64_t left = cols - k;
+            const __mmask16 m = left >= 16 ? __mmask16(0xffff) : left > 0 ? __mmask16((1u << left) - 1) : 0;
+            // f32_to_bf16: round to nearest even; NaN stays NaN (quietened). Zeros past cols (masked loads).
+            const __m512i bits = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, src + k));
+            const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(bits, abs_mask), inf);
+            const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), one);
+            const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(bits, _mm512_add_epi32(round_bias, lsb)), 16);
+            const __m512i nan_value = _mm512_or_si512(_mm512_srli_epi32(bits, 16), quiet);
+            const __m512i halves = _mm512_mask_blend_epi32(nan, rounded, nan_value);
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + k), _mm512_cvtepi32_epi16(halves));
+        }
+    }
+}
+
+void amx_bf16_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
+    const int64_t K = p.cols;
+    const int64_t gbytes = float_packed_group_bytes(LLMATC_DTYPE_BF16, K);
+    const auto* w = static_cast<const uint8_t*>(p.w);
+    const int64_t pairs = (K + 1) / 2;
+    const int64_t full_steps = pairs / kPairsPerStep, steps = (pairs + kPairsPerStep - 1) / kPairsPerStep;
+    const int64_t tail_bytes = (pairs - full_steps * kPairsPerStep) * 64;
+    const int64_t a_stride_bytes = amx_activation_stride(K) * int64_t(sizeof(uint16_t));
+    const int m = int(std::min<int64_t>(16, p.n));
+    const int64_t m_tiles = (p.n + 15) / 16;
+    // Decode (one tile of activations) streams each weight byte from memory once: prefetch it ahead.
+    const bool stream = m_tiles == 1;
+    configure_tiles(m);
+    alignas(64) uint8_t tails[2][kTileBytes];
+    std::memset(tails, 0, sizeof(tails));
+    for (int64_t r = row_begin; r < row_end; r += 32) {
+        const bool two_g = row_end - r > 16;
+        const int cols_last = int(std::min<int64_t>(16, row_end - r - (two_g ? 16 : 0)));
+        const uint8_t* b0 = w + (r / 16) * gbytes;
+        const uint8_t* b1 = b0 + gbytes;
+        if (tail_bytes) {  // the last step's pairs, zero-padded: reading on would leave the group
+            std::memcpy(tails[0], b0 + full_steps * kTileBytes, size_t(tail_bytes));
+            if (two_g) std::memcpy(tails[1], b1 + full_steps * kTileBytes, size_t(tail_bytes));
+        }
+        for (int64_t t = 0; t < m_tiles; t += 2) {
+            const bool two_m = t + 1 < m_tiles;
+            const uint16_t* a0 = p.x_amx_bf16 + t * 16 * amx_activation_stride(K);
+            if (two_m && two_g)
+                block<true, true>(a0, a_stride_bytes, full_steps, steps, b0, b1, tails[0], tails[1], stream);
+            else if (two_m)
+                block<true, false>(a0, a_stride_bytes, full_steps, steps, b0, b1, tails[0], tails[1], stream);
+            else if (two_g)
+                block<false, true>(a0, a_stride_bytes, full_steps, steps, b0, b1, tails[0], tails[1], stream);
+            else
+                block<false, false>(a0, a_stride_bytes, full_steps, steps, b0, b1, tails[0], tails[1], stream);
+            // Stores: rows t*16.. of y at columns r.. (group 0) and r+16.. (group 1).
+            const int m0 = int(std::min<int64_t>(16, p.n - t * 16));
+            const int m1 = two_m ? int(std::min<int64_t>(16, p.n - (t + 1) * 16)) : 0;
+            float* y0 = p.y + t * 16 * p.rows + r;
+            float* y1 = y0 + 16 * p.rows;
+            const int c0 = two_g ? 16 : cols_last;
+            store_c(y0, p.rows, m0, c0, [](void* d, int64_t stride) { _tile_stored(0, d, stride); });
+            if (two_g) store_c(y0 + 16, p.rows, m0, cols_last, [](void* d, int64_t stride) { _tile_stored(1, d, stride); });
+            if (two_m) {
+                store_c(y1, p.rows, m1, c0, [](void* d, int64_t stride) { _tile_stored(2, d, stride); });
+                if (two_g)
+                    store_c(y1 + 16, p.rows, m1, cols_last, [](void* d, int64_t stride) { _tile_stored(3, d, stride); });
+            }
+        }
+    }
+    _tile_release();
+}
+
+}  // namespace llmatc::cpu
