@@ -2,6 +2,7 @@
 // float_packed.h).
 #include "kernels/cpu/float_packed.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "kernels/cpu/fp16.h"
@@ -33,11 +34,22 @@ void pack_float_group(llmatc_dtype dtype, const uint16_t* src, int64_t rows, int
     const int64_t group_bytes = float_packed_group_bytes(dtype, cols);
     auto* out = reinterpret_cast<uint16_t*>(static_cast<uint8_t*>(packed) + group * group_bytes);
     std::memset(out, 0, size_t(group_bytes));
-    for (int64_t r = 0; r < kFloatPackRows; ++r) {
-        const int64_t row = group * kFloatPackRows + r;
-        if (row >= rows) break;
-        const uint16_t* in = src + row * cols;
-        for (int64_t k = 0; k < cols; ++k) out[packed_index(dtype, r, k)] = in[k];
+    const int64_t first = group * kFloatPackRows;
+    const int64_t count = std::min<int64_t>(kFloatPackRows, rows - first);
+    const uint16_t* in[kFloatPackRows];
+    for (int64_t r = 0; r < count; ++r) in[r] = src + (first + r) * cols;
+    // Written in order (packed_index's order), reading the group's rows side by side.
+    if (dtype == LLMATC_DTYPE_F16) {
+        for (int64_t k = 0; k < cols; ++k)
+            for (int64_t r = 0; r < count; ++r) out[k * kFloatPackRows + r] = in[r][k];
+        return;
+    }
+    for (int64_t k = 0; k < cols; k += 2) {
+        uint16_t* pair = out + k * kFloatPackRows;  // (k / 2) * 2 * kFloatPackRows
+        for (int64_t r = 0; r < count; ++r) {
+            pair[2 * r] = in[r][k];
+            if (k + 1 < cols) pair[2 * r + 1] = in[r][k + 1];
+        }
     }
 }
 

@@ -45,6 +45,11 @@ void configure_tiles(int m) {
     __asm__ volatile("ldtilecfg %0" : : "m"(cfg));
 }
 
+// Scratch for a C tile that covers only part of y (the last rows of the batch or of the weight).
+struct alignas(64) PartialTile {
+    float v[16 * 16];
+};
+
 // Stores a C tile into y's first m_valid rows and cols_valid columns (row stride ldy floats): straight into y when
 // the tile is whole, else through scratch. store(dst, stride_bytes) is the tile's _tile_stored (GCC's intrinsic
 // takes the tile number as a literal).
@@ -54,23 +59,73 @@ inline void store_c(float* y, int64_t ldy, int m_valid, int cols_valid, TileStor
         store(y, ldy * int64_t(sizeof(float)));
         return;
     }
-    alignas(64) float scratch[16 * 16];
-    store(scratch, 64);
-    for (int i = 0; i < m_valid; ++i) std::memcpy(y + i * ldy, scratch + i * 16, size_t(cols_valid) * sizeof(float));
+    PartialTile scratch;
+    store(scratch.v, 64);
+    for (int i = 0; i < m_valid; ++i)
+        std::memcpy(y + i * ldy, scratch.v + i * 16, size_t(cols_valid) * sizeof(float));
 }
 
-// One block: activation tiles a0 (and a1 when kTwoM) times groups b0 (and b1 when kTwoG) over all steps; `tail`
-// holds each group's last, partial step zero-padded (or is unused when the pairs fill every step).
+// Loads a C tile from y (the partial sums of earlier column chunks), as store_c stored it; the rows and columns
+// past y's are zeros.
+template <typename TileLoad>
+inline void load_c(const float* y, int64_t ldy, int m_valid, int cols_valid, TileLoad&& load) {
+    if (m_valid == 16 && cols_valid == 16) {
+        load(y, ldy * int64_t(sizeof(float)));
+        return;
+    }
+    PartialTile scratch{};
+    for (int i = 0; i < m_valid; ++i)
+        std::memcpy(scratch.v + i * 16, y + i * ldy, size_t(cols_valid) * sizeof(float));
+    load(scratch.v, 64);
+}
+
+// Where one block's four C tiles live in y, and how much of each is real.
+struct BlockOutput {
+    float* y;  // tile (0, 0): rows t * 16.., columns r..
+    int64_t ldy;
+    int m0, m1;  // valid rows of the first and second activation tile
+    int c0, c1;  // valid columns of the first and second group
+};
+
+// C tiles of one block: zeros (the first column chunk) or the partial sums in y.
 template <bool kTwoM, bool kTwoG>
-void block(const uint16_t* a0, int64_t a_stride_bytes, int64_t full_steps, int64_t steps, const uint8_t* b0,
-           const uint8_t* b1, const uint8_t* tail0, const uint8_t* tail1, bool stream) {
-    _tile_zero(0);
-    if constexpr (kTwoG) _tile_zero(1);
-    if constexpr (kTwoM) _tile_zero(2);
-    if constexpr (kTwoM && kTwoG) _tile_zero(3);
-    const auto* a = reinterpret_cast<const uint8_t*>(a0);
+void start_block(const BlockOutput& o, bool first) {
+    if (first) {
+        _tile_zero(0);
+        if constexpr (kTwoG) _tile_zero(1);
+        if constexpr (kTwoM) _tile_zero(2);
+        if constexpr (kTwoM && kTwoG) _tile_zero(3);
+        return;
+    }
+    float* y1 = o.y + 16 * o.ldy;
+    load_c(o.y, o.ldy, o.m0, o.c0, [](const void* s, int64_t stride) { _tile_loadd(0, s, stride); });
+    if constexpr (kTwoG)
+        load_c(o.y + 16, o.ldy, o.m0, o.c1, [](const void* s, int64_t stride) { _tile_loadd(1, s, stride); });
+    if constexpr (kTwoM)
+        load_c(y1, o.ldy, o.m1, o.c0, [](const void* s, int64_t stride) { _tile_loadd(2, s, stride); });
+    if constexpr (kTwoM && kTwoG)
+        load_c(y1 + 16, o.ldy, o.m1, o.c1, [](const void* s, int64_t stride) { _tile_loadd(3, s, stride); });
+}
+
+template <bool kTwoM, bool kTwoG>
+void finish_block(const BlockOutput& o) {
+    float* y1 = o.y + 16 * o.ldy;
+    store_c(o.y, o.ldy, o.m0, o.c0, [](void* d, int64_t stride) { _tile_stored(0, d, stride); });
+    if constexpr (kTwoG)
+        store_c(o.y + 16, o.ldy, o.m0, o.c1, [](void* d, int64_t stride) { _tile_stored(1, d, stride); });
+    if constexpr (kTwoM) store_c(y1, o.ldy, o.m1, o.c0, [](void* d, int64_t stride) { _tile_stored(2, d, stride); });
+    if constexpr (kTwoM && kTwoG)
+        store_c(y1 + 16, o.ldy, o.m1, o.c1, [](void* d, int64_t stride) { _tile_stored(3, d, stride); });
+}
+
+// Steps [s_begin, s_end) of one block: activation tiles a0 (and a1 when kTwoM) times groups b0 (and b1 when
+// kTwoG), into C tiles 0-3. Steps from full_steps on read the groups' last, partial step from tail0 / tail1
+// (zero-padded copies: reading on would leave the group).
+template <bool kTwoM, bool kTwoG>
+void block_steps(const uint8_t* a, int64_t a_stride_bytes, int64_t s_begin, int64_t s_end, int64_t full_steps,
+                 const uint8_t* b0, const uint8_t* b1, const uint8_t* tail0, const uint8_t* tail1, bool stream) {
     const int64_t a1_offset = 16 * a_stride_bytes;
-    for (int64_t s = 0; s < steps; ++s) {
+    for (int64_t s = s_begin; s < s_end; ++s) {
         const bool full = s < full_steps;
         const uint8_t* w0 = full ? b0 + s * kTileBytes : tail0;
         if (stream) prefetch_stream(w0, kTileBytes);
@@ -90,6 +145,18 @@ void block(const uint16_t* a0, int64_t a_stride_bytes, int64_t full_steps, int64
         }
     }
 }
+
+template <bool kTwoM, bool kTwoG>
+void block(const BlockOutput& o, bool first, const uint8_t* a, int64_t a_stride_bytes, int64_t s_begin,
+           int64_t s_end, int64_t full_steps, const uint8_t* b0, const uint8_t* b1, const uint8_t* tail0,
+           const uint8_t* tail1, bool stream) {
+    start_block<kTwoM, kTwoG>(o, first);
+    block_steps<kTwoM, kTwoG>(a, a_stride_bytes, s_begin, s_end, full_steps, b0, b1, tail0, tail1, stream);
+    finish_block<kTwoM, kTwoG>(o);
+}
+
+// Bytes of activations one column chunk holds (all rows): it stays in L2 while every group of the range passes.
+constexpr int64_t kActivationChunkBytes = 512 << 10;
 
 }  // namespace
 
@@ -132,41 +199,43 @@ void amx_bf16_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end)
     const int64_t m_tiles = (p.n + 15) / 16;
     // Decode (one tile of activations) streams each weight byte from memory once: prefetch it ahead.
     const bool stream = m_tiles == 1;
+    // Column chunks: the C tiles go back to y between chunks (F32, exactly), so the chunking changes no result.
+    const int64_t chunk_steps = std::max<int64_t>(1, kActivationChunkBytes / (amx_activation_rows(p.n) * 64));
     configure_tiles(m);
     alignas(64) uint8_t tails[2][kTileBytes];
     std::memset(tails, 0, sizeof(tails));
-    for (int64_t r = row_begin; r < row_end; r += 32) {
-        const bool two_g = row_end - r > 16;
-        const int cols_last = int(std::min<int64_t>(16, row_end - r - (two_g ? 16 : 0)));
-        const uint8_t* b0 = w + (r / 16) * gbytes;
-        const uint8_t* b1 = b0 + gbytes;
-        if (tail_bytes) {  // the last step's pairs, zero-padded: reading on would leave the group
-            std::memcpy(tails[0], b0 + full_steps * kTileBytes, size_t(tail_bytes));
-            if (two_g) std::memcpy(tails[1], b1 + full_steps * kTileBytes, size_t(tail_bytes));
-        }
-        for (int64_t t = 0; t < m_tiles; t += 2) {
-            const bool two_m = t + 1 < m_tiles;
-            const uint16_t* a0 = p.x_amx_bf16 + t * 16 * amx_activation_stride(K);
-            if (two_m && two_g)
-                block<true, true>(a0, a_stride_bytes, full_steps, steps, b0, b1, tails[0], tails[1], stream);
-            else if (two_m)
-                block<true, false>(a0, a_stride_bytes, full_steps, steps, b0, b1, tails[0], tails[1], stream);
-            else if (two_g)
-                block<false, true>(a0, a_stride_bytes, full_steps, steps, b0, b1, tails[0], tails[1], stream);
-            else
-                block<false, false>(a0, a_stride_bytes, full_steps, steps, b0, b1, tails[0], tails[1], stream);
-            // Stores: rows t*16.. of y at columns r.. (group 0) and r+16.. (group 1).
-            const int m0 = int(std::min<int64_t>(16, p.n - t * 16));
-            const int m1 = two_m ? int(std::min<int64_t>(16, p.n - (t + 1) * 16)) : 0;
-            float* y0 = p.y + t * 16 * p.rows + r;
-            float* y1 = y0 + 16 * p.rows;
-            const int c0 = two_g ? 16 : cols_last;
-            store_c(y0, p.rows, m0, c0, [](void* d, int64_t stride) { _tile_stored(0, d, stride); });
-            if (two_g) store_c(y0 + 16, p.rows, m0, cols_last, [](void* d, int64_t stride) { _tile_stored(1, d, stride); });
-            if (two_m) {
-                store_c(y1, p.rows, m1, c0, [](void* d, int64_t stride) { _tile_stored(2, d, stride); });
-                if (two_g)
-                    store_c(y1 + 16, p.rows, m1, cols_last, [](void* d, int64_t stride) { _tile_stored(3, d, stride); });
+    const auto* a_base = reinterpret_cast<const uint8_t*>(p.x_amx_bf16);
+    for (int64_t s0 = 0; s0 < steps; s0 += chunk_steps) {
+        const int64_t s1 = std::min(steps, s0 + chunk_steps);
+        for (int64_t r = row_begin; r < row_end; r += 32) {
+            const bool two_g = row_end - r > 16;
+            const int cols_last = int(std::min<int64_t>(16, row_end - r - (two_g ? 16 : 0)));
+            const uint8_t* b0 = w + (r / 16) * gbytes;
+            const uint8_t* b1 = b0 + gbytes;
+            if (tail_bytes && s1 == steps) {
+                std::memcpy(tails[0], b0 + full_steps * kTileBytes, size_t(tail_bytes));
+                if (two_g) std::memcpy(tails[1], b1 + full_steps * kTileBytes, size_t(tail_bytes));
+            }
+            for (int64_t t = 0; t < m_tiles; t += 2) {
+                const bool two_m = t + 1 < m_tiles;
+                BlockOutput o{p.y + t * 16 * p.rows + r, p.rows,
+                              int(std::min<int64_t>(16, p.n - t * 16)),
+                              two_m ? int(std::min<int64_t>(16, p.n - (t + 1) * 16)) : 0,
+                              two_g ? 16 : cols_last, two_g ? cols_last : 0};
+                const uint8_t* a = a_base + t * 16 * a_stride_bytes;
+                const bool first = s0 == 0;
+                if (two_m && two_g)
+                    block<true, true>(o, first, a, a_stride_bytes, s0, s1, full_steps, b0, b1, tails[0], tails[1],
+                                      stream);
+                else if (two_m)
+                    block<true, false>(o, first, a, a_stride_bytes, s0, s1, full_steps, b0, b1, tails[0], tails[1],
+                                       stream);
+                else if (two_g)
+                    block<false, true>(o, first, a, a_stride_bytes, s0, s1, full_steps, b0, b1, tails[0], tails[1],
+                                       stream);
+                else
+                    block<false, false>(o, first, a, a_stride_bytes, s0, s1, full_steps, b0, b1, tails[0], tails[1],
+                                        stream);
             }
         }
     }
