@@ -35,7 +35,8 @@ if [ $want_tests = 1 ]; then
   fi
   # llama.cpp compiles for the CPU that builds it (-march=native): a wheel from pip's cache built on another CPU dies
   # with SIGILL here. So it is built without pip's cache, into a wheel cache keyed by this CPU's feature flags. And
-  # without AMX: this llama.cpp's AMX matmul runs tilezero with no tile config loaded (SIGILL) on Xeons that have it.
+  # without AMX: built by GCC 12, ggml's AMX matmul loads an empty tile config (GCC drops the stores into the struct
+  # passed to _tile_loadconfig) and its first tile instruction dies with SIGILL on Xeons that have AMX.
   llama_req=$(grep -E '^llama-cpp-python==' tests/requirements.txt)
   llama_version=${llama_req#*==}
   cpu_key=$(grep -m1 '^flags' /proc/cpuinfo | sha256sum | cut -c1-16)-noamx

@@ -68,8 +68,9 @@ def build(version, cache, jobs):
         if not (source / "tools" / "server").is_dir():
             raise SystemExit(f"build_llama_server: {source} has no tools/server: this llama.cpp has no server")
         build_dir = work / "build"
-        # Without AMX, as scripts/setup.sh builds llama-cpp-python: this llama.cpp's AMX matmul executes tilezero
-        # without a loaded tile config (SIGILL) on Xeons that have AMX; the flags are no-ops on CPUs without it.
+        # Without AMX, as scripts/setup.sh builds llama-cpp-python: built by GCC 12, ggml's AMX matmul loads an
+        # empty tile config (the stores into _tile_loadconfig's struct are dropped) and dies with SIGILL on Xeons
+        # that have AMX; the flags are no-ops on CPUs without it.
         no_amx = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
         run(["cmake", "-S", str(source), "-B", str(build_dir), "-DCMAKE_BUILD_TYPE=Release", "-DGGML_NATIVE=ON",
              f"-DCMAKE_C_FLAGS={no_amx}", f"-DCMAKE_CXX_FLAGS={no_amx}",
