@@ -9,6 +9,7 @@
 #include <deque>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 
 #include "checkpoint/dtype.h"
@@ -160,6 +161,18 @@ public:
         return names;
     }
     const llmatc_tensor_source* source() const override { return &source_; }
+    bool tensor_info(const std::string& name, llmatc_dtype* dtype, int* n_dims, uint64_t* nbytes) const override {
+        auto it = table_.find(name);
+        if (it == table_.end()) return false;
+        *dtype = it->second->dtype;
+        *n_dims = static_cast<int>(it->second->shape.size());
+        *nbytes = it->second->nbytes;
+        return true;
+    }
+    void release_transient_copies() override {
+        std::lock_guard<std::mutex> lock(transient_mutex_);
+        transient_.clear();
+    }
 
 private:
     void read_configs();
@@ -172,6 +185,7 @@ private:
 
     static llmatc_status c_get(void* ctx, const char* name, llmatc_tensor_view* out) noexcept;
     static int c_has(void* ctx, const char* name) noexcept;
+    static void c_release(void* ctx, const char* name) noexcept;
 
     fs::path dir_;
     std::string config_json_;
@@ -181,6 +195,14 @@ private:
     std::map<std::string, const TensorEntry*> table_;  // sorted: tensor_names() comes out ordered
     std::deque<TensorEntry> realigned_;                 // copies of tensors stored misaligned in their file
     std::vector<std::unique_ptr<uint64_t[]>> realigned_bytes_;
+    // GGUF q/k weights in Hugging Face row order, by name, made on request, with the number of gets not yet
+    // released (c_get and c_release run on a const object from any thread).
+    struct TransientCopy {
+        std::unique_ptr<uint8_t[]> bytes;
+        int users = 0;
+    };
+    mutable std::mutex transient_mutex_;
+    mutable std::map<std::string, TransientCopy> transient_;
     llmatc_tensor_source source_{};
 };
 
@@ -198,6 +220,7 @@ DirectoryCheckpoint::DirectoryCheckpoint(const fs::path& dir) : dir_(dir) {
     source_.abi_version = LLMATC_ABI_VERSION;
     source_.ctx = this;
     source_.get = &DirectoryCheckpoint::c_get;
+    source_.release = &DirectoryCheckpoint::c_release;
     source_.has = &DirectoryCheckpoint::c_has;
 }
 
@@ -349,6 +372,19 @@ llmatc_status DirectoryCheckpoint::c_get(void* ctx, const char* name, llmatc_ten
         for (int i = 0; i < LLMATC_MAX_DIMS; ++i) view.shape[i] = i < static_cast<int>(e.shape.size()) ? e.shape[i] : 1;
         view.data = e.data;
         view.nbytes = e.nbytes;
+        if (e.interleaved_rotary_heads > 0) {
+            std::lock_guard<std::mutex> lock(self->transient_mutex_);
+            TransientCopy& copy = self->transient_[it->first];
+            if (!copy.bytes) {
+                copy.bytes = std::make_unique<uint8_t[]>(size_t(e.nbytes));
+                checkpoint_detail::unpermute_rotary_rows(e, copy.bytes.get());
+                // Only the copy is read from now on: the file's pages of it need not stay resident.
+                checkpoint_detail::MappedFile::drop_resident_pages(e.data, e.nbytes);
+            }
+            ++copy.users;
+            view.data = copy.bytes.get();
+            view.flags = LLMATC_TENSOR_TRANSIENT;
+        }
         *out = view;
         return LLMATC_OK;
     } catch (const std::exception& ex) {
@@ -357,6 +393,18 @@ llmatc_status DirectoryCheckpoint::c_get(void* ctx, const char* name, llmatc_ten
     } catch (...) {
         set_thread_error("tensor source get: unknown exception");
         return LLMATC_ERR_INTERNAL;
+    }
+}
+
+void DirectoryCheckpoint::c_release(void* ctx, const char* name) noexcept {
+    if (ctx == nullptr || name == nullptr) return;
+    const auto* self = static_cast<const DirectoryCheckpoint*>(ctx);
+    try {
+        std::lock_guard<std::mutex> lock(self->transient_mutex_);
+        auto it = self->transient_.find(name);
+        if (it != self->transient_.end() && --it->second.users <= 0) self->transient_.erase(it);
+    } catch (...) {
+        // only the std::string key can throw (allocation); the copy then stays until release_transient_copies
     }
 }
 

@@ -341,30 +341,33 @@ void GgufFile::read(const uint8_t* data, uint64_t size) {
         const bool is_q = info.name.size() > 13 && info.name.ends_with(".attn_q.weight");
         const bool is_k = info.name.size() > 13 && info.name.ends_with(".attn_k.weight");
         if (is_q || is_k) {
-            // The converter wrote head h's rows as (h, j, s) for row h*hd + s*hd/2 + j of Hugging Face's layout;
-            // put every row back. Rows are whole (blocks never straddle rows), so this works for any type.
+            // The converter wrote head h's rows as (h, j, s) for row h*hd + s*hd/2 + j of Hugging Face's layout
+            // (see unpermute_rotary_rows).
             const int64_t heads = is_q ? n_heads : n_kv_heads;
             const int64_t rows = entry.shape.size() == 2 ? entry.shape[0] : 0;
             if (heads <= 0 || rows % heads != 0 || (rows / heads) % 2 != 0)
                 throw Error(LLMATC_ERR_CORRUPT, file + ": tensor '" + info.name + "' of shape " +
                                                     shape_string(entry.shape) + " does not split into " +
                                                     std::to_string(heads) + " heads of even size");
-            const int64_t head_dim = rows / heads, half = head_dim / 2;
-            const uint64_t row_bytes = entry.nbytes / uint64_t(rows);
-            auto copy = std::make_unique<uint8_t[]>(size_t(entry.nbytes));
-            const auto* src = static_cast<const uint8_t*>(entry.data);
-            for (int64_t h = 0; h < heads; ++h)
-                for (int64_t s = 0; s < 2; ++s)
-                    for (int64_t j = 0; j < half; ++j)
-                        std::memcpy(copy.get() + uint64_t(h * head_dim + s * half + j) * row_bytes,
-                                    src + uint64_t(h * head_dim + 2 * j + s) * row_bytes, size_t(row_bytes));
-            entry.data = copy.get();
-            unpermuted_.push_back(std::move(copy));
+            entry.interleaved_rotary_heads = heads;  // put back by the checkpoint when requested
         }
         if (!by_name_.emplace(entry.name, tensors_.size()).second)
             throw Error(LLMATC_ERR_CORRUPT, file + ": tensor '" + entry.name + "' appears twice");
         tensors_.push_back(std::move(entry));
     }
+}
+
+void unpermute_rotary_rows(const TensorEntry& entry, uint8_t* out) {
+    // Rows are whole (blocks never straddle rows), so this works for any type.
+    const int64_t heads = entry.interleaved_rotary_heads, rows = entry.shape[0];
+    const int64_t head_dim = rows / heads, half = head_dim / 2;
+    const uint64_t row_bytes = entry.nbytes / uint64_t(rows);
+    const auto* src = static_cast<const uint8_t*>(entry.data);
+    for (int64_t h = 0; h < heads; ++h)
+        for (int64_t s = 0; s < 2; ++s)
+            for (int64_t j = 0; j < half; ++j)
+                std::memcpy(out + uint64_t(h * head_dim + s * half + j) * row_bytes,
+                            src + uint64_t(h * head_dim + 2 * j + s) * row_bytes, size_t(row_bytes));
 }
 
 void GgufFile::build_config() {

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -25,8 +24,9 @@ using GgufValue = std::variant<int64_t, uint64_t, double, bool, std::string>;
 // F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K), byte span inside the data section. Tensors of architecture "llama" are
 // renamed to their Hugging Face names (token_embd.weight -> model.embed_tokens.weight, blk.N.attn_q.weight ->
 // model.layers.N.self_attn.q_proj.weight ...). llama.cpp's converter interleaves the two rotary halves of each q/k
-// head's rows (for its RoPE layout); those two tensors are copied once with the rows put back in Hugging Face order, so
-// a rotate_half forward reads them unchanged. Every other tensor stays in the mapping (zero-copy).
+// head's rows (for its RoPE layout); those two tensors' entries say so (interleaved_rotary_heads) and still point into
+// the mapping: whoever hands them out puts the rows back in Hugging Face order (unpermute_rotary_rows), so a
+// rotate_half forward reads them unchanged. Every tensor's entry points into the mapping (zero-copy).
 // Any violation throws llmatc::Error naming the file (and the tensor or key).
 class GgufFile {
 public:
@@ -53,10 +53,12 @@ private:
     uint64_t vocab_from_tokens_ = 0;
     std::vector<TensorEntry> tensors_;
     std::unordered_map<std::string, size_t> by_name_;
-    std::deque<std::unique_ptr<uint8_t[]>> unpermuted_;  // q/k tensors in Hugging Face row order
     std::string config_json_;
     std::vector<int32_t> eos_ids_;
 };
+
+// Writes a q/k entry's rows (interleaved_rotary_heads > 0) in Hugging Face order into out (entry.nbytes bytes).
+void unpermute_rotary_rows(const TensorEntry& entry, uint8_t* out);
 
 // A GGUF file's tokenizer: the tokenizer.ggml.tokens / scores / token_type arrays (empty when absent) and every
 // scalar metadata value (tokenizer.ggml.model, bos/eos/unk/padding_token_id, add_bos_token, add_eos_token,

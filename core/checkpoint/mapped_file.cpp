@@ -74,4 +74,11 @@ void MappedFile::drop_all_resident_pages() {
         if (file->data_ != nullptr) ::madvise(const_cast<uint8_t*>(file->data_), file->size_, MADV_DONTNEED);
 }
 
+void MappedFile::drop_resident_pages(const void* data, uint64_t bytes) {
+    const auto page = uint64_t(::sysconf(_SC_PAGESIZE));
+    const auto begin = (reinterpret_cast<uint64_t>(data) + page - 1) / page * page;
+    const auto end = (reinterpret_cast<uint64_t>(data) + bytes) / page * page;
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 }  // namespace llmatc::checkpoint_detail

@@ -18,6 +18,9 @@ struct TensorEntry {
     std::vector<int64_t> shape;  // outermost first; empty for a 0-d scalar
     const void* data = nullptr;
     uint64_t nbytes = 0;         // == product(shape) * element size, checked by the reader
+    // GGUF q/k weights: > 0 when the rows of each of this many heads are stored in llama.cpp's interleaved rotary
+    // order (validated: rows split into heads of even size); the checkpoint hands out a copy in Hugging Face order.
+    int64_t interleaved_rotary_heads = 0;
 };
 
 // product(shape) * element_size, or nullopt when a dimension is negative or the product overflows 64 bits.

@@ -43,19 +43,18 @@ llmatc_dtype weight_storage_for(const std::string& quantization) {
 // else the dtype of its largest non-F32 matrix. 1-D tensors (norms, biases) are often kept in F32 by checkpoints
 // whose matrices are narrower, and GGUF files may keep the embedding in F32 next to quantized layers.
 llmatc_dtype matrix_dtype(const Checkpoint& checkpoint) {
-    const llmatc_tensor_source* source = checkpoint.source();
     llmatc_dtype narrower = LLMATC_DTYPE_F32;
     uint64_t largest = 0;
     for (const std::string& name : checkpoint.tensor_names()) {
-        llmatc_tensor_view view{};
-        view.struct_size = sizeof(view);
-        view.abi_version = LLMATC_ABI_VERSION;
-        if (source->get(source->ctx, name.c_str(), &view) != LLMATC_OK) continue;  // open() validated every tensor
-        if (view.n_dims < 2 || view.dtype == LLMATC_DTYPE_F32) continue;
-        if (view.dtype == LLMATC_DTYPE_I32 || view.dtype == LLMATC_DTYPE_I64) continue;  // index buffers, not weights
-        if (view.nbytes > largest) {
-            largest = view.nbytes;
-            narrower = view.dtype;
+        llmatc_dtype dtype = LLMATC_DTYPE_F32;
+        int n_dims = 0;
+        uint64_t nbytes = 0;
+        if (!checkpoint.tensor_info(name, &dtype, &n_dims, &nbytes)) continue;  // open() validated every tensor
+        if (n_dims < 2 || dtype == LLMATC_DTYPE_F32) continue;
+        if (dtype == LLMATC_DTYPE_I32 || dtype == LLMATC_DTYPE_I64) continue;  // index buffers, not weights
+        if (nbytes > largest) {
+            largest = nbytes;
+            narrower = dtype;
         }
     }
     return narrower;
@@ -220,8 +219,9 @@ LoadedModelImpl::LoadedModelImpl(const ModelLoadOptions& options)
     if (backends_.size() > 1) create_tensor_parallel(config, storage);
     else create_single(config, storage);
     // The weights now live in their kernel layouts (or are read in place and fault back in): let the checkpoint's
-    // mapped pages go, so resident memory is the weights once, not twice.
+    // mapped pages and its transient copies (GGUF q/k rows reordered) go, so resident memory is the weights once.
     checkpoint_detail::MappedFile::drop_all_resident_pages();
+    checkpoint_->release_transient_copies();
 
     tokenizer_ = Tokenizer::load(path_);
     if (tokenizer_->vocab_size() > desc_.vocab_size)

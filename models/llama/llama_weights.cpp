@@ -1,6 +1,7 @@
 // models/llama/llama_weights.cpp — finds, shape-checks and prepares every Llama tensor on the kernel backend.
 #include "llama/llama_weights.h"
 
+#include <cstddef>
 #include <string>
 #include <utility>
 
@@ -98,6 +99,16 @@ llmatc_weight* LlamaWeights::prepare(const std::string& name, std::vector<int64_
     view.abi_version = LLMATC_ABI_VERSION;
     if (llmatc_status st = tensors_.get(tensors_.ctx, name.c_str(), &view); st != LLMATC_OK)
         throw LlamaError(st, "cannot read " + where + ": " + host_last_error());
+    // Once weight_create has copied the view (or failed), the source may free what it made for it.
+    struct Release {
+        const llmatc_tensor_source& source;
+        const char* name;
+        ~Release() {
+            if (source.struct_size >= offsetof(llmatc_tensor_source, release) + sizeof(source.release) &&
+                source.release)
+                source.release(source.ctx, name);
+        }
+    } release{tensors_, name.c_str()};
 
     bool shape_ok = view.n_dims == int32_t(shape.size());
     for (size_t i = 0; shape_ok && i < shape.size(); ++i) shape_ok = view.shape[i] == shape[i];

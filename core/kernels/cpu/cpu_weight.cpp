@@ -172,10 +172,12 @@ void release_source_pages(const void* data, uint64_t bytes) {
 
 std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc_dtype storage, ThreadPool* pool,
                                            WeightPacking pack) {
-    if (src.struct_size < sizeof(llmatc_tensor_view))
+    if (src.struct_size < LLMATC_TENSOR_VIEW_MIN_SIZE)
         throw Error(LLMATC_ERR_INVALID_ARGUMENT, "weight_create: tensor view struct_size " +
                                                      std::to_string(src.struct_size) + " is smaller than " +
-                                                     std::to_string(sizeof(llmatc_tensor_view)));
+                                                     std::to_string(LLMATC_TENSOR_VIEW_MIN_SIZE));
+    const bool transient = src.struct_size >= offsetof(llmatc_tensor_view, flags) + sizeof(src.flags) &&
+                           (src.flags & LLMATC_TENSOR_TRANSIENT) != 0;
     if (src.n_dims != 1 && src.n_dims != 2)
         throw Error(LLMATC_ERR_UNSUPPORTED, "weight_create: only 1-D and 2-D weights are supported, got " +
                                                 std::to_string(src.n_dims) + " dims " + shape_string(src));
@@ -234,7 +236,7 @@ std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc
                : storage == LLMATC_DTYPE_Q4_K ? packed_q4_k_weight_bytes(rows, cols)
                : quantized_packable ? packed_weight_bytes(storage, rows, cols)
                                     : float_packed_weight_bytes(storage, rows, cols);
-    if (storage == src.dtype && !w->packed) {
+    if (storage == src.dtype && !w->packed && !transient) {
         w->data = src.data;  // zero-copy: the caller keeps the mapping alive as long as the weight
         return w;
     }
@@ -296,6 +298,10 @@ std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc
         return w;
     }
 
+    if (storage == src.dtype) {  // a transient view in the weight's own dtype: its bytes, exactly
+        std::memcpy(buffer, src.data, size_t(w->bytes));
+        return w;
+    }
     // One F32 row of scratch per thread, allocated here because parallel bodies must not throw.
     std::unique_ptr<float[]> scratch(new float[size_t(cols) * size_t(n_threads)]);
     run(rows, [&](int64_t begin, int64_t end, int thread) {

@@ -52,19 +52,20 @@ constexpr int64_t kPrefetchColumns = 8;
 // The product of NX activation rows and NG consecutive 16-row groups over one chunk of kc columns (xt and chunk
 // point at its first column), into y (rows of ldy floats), added to y when `accumulate`.
 //
-// Activations are tiled: per column k, the NX rows' values side by side (F32: xt[k * NX + i]); with BF16 pairs
-// (kBf16Dot), per column pair p the NX rows' pairs (xt[p * NX + i]) and one vdpbf16ps per pair. NX is 1 for decode's
-// GEMV (x itself) and kActTileRows for prefill. Every accumulator acc[i][g] takes its columns one by one, in order,
-// starting from zero: the operations that make row i's result do not depend on NX, NG or the other rows, so a
-// request's tokens are the same alone and in any batch.
-template <llmatc_dtype D, bool kBf16Dot, int NX, int NG>
+// Activations are tiled: per column k, the tile's SX rows' values side by side (F32: xt[k * SX + i]); with BF16
+// pairs (kBf16Dot), per column pair p the rows' pairs (xt[p * SX + i]) and one vdpbf16ps per pair. SX is 1 for
+// decode's GEMV (x itself) and kActTileRows for prefill; NX <= SX is how many of the tile's rows are computed (a
+// batch's last tile holds fewer, and padding rows would cost as much as real ones). Every accumulator acc[i][g]
+// takes its columns one by one, in order, starting from zero: the operations that make row i's result do not depend
+// on NX, SX, NG or the other rows, so a request's tokens are the same alone and in any batch.
+template <llmatc_dtype D, bool kBf16Dot, int NX, int NG, int SX>
 void chunk_tile(const void* xt_raw, int64_t kc, const uint8_t* chunk, int64_t group_bytes, float* y, int64_t ldy,
                 int valid_x, int valid_last, bool accumulate) {
     __m512 acc[NX][NG];
     for (int i = 0; i < NX; ++i)
         for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_setzero_ps();
     auto prefetch = [&](int64_t k) {
-        if constexpr (NX == 1)  // the GEMV streams its groups from memory once; the GEMM reuses them from L1/L2
+        if constexpr (SX == 1)  // the GEMV streams its groups from memory once; the GEMM reuses them from L1/L2
             for (int g = 0; g < NG; ++g) prefetch_stream(chunk + g * group_bytes + k * 32, kPrefetchColumns * 32);
     };
     if constexpr (kBf16Dot) {
@@ -73,7 +74,7 @@ void chunk_tile(const void* xt_raw, int64_t kc, const uint8_t* chunk, int64_t gr
             __m512bh w[NG];
             for (int g = 0; g < NG; ++g) w[g] = (__m512bh)_mm512_loadu_si512(chunk + g * group_bytes + pair * 64);
             for (int i = 0; i < NX; ++i) {
-                const __m512bh xv = (__m512bh)_mm512_set1_epi32(int(xt[pair * NX + i]));
+                const __m512bh xv = (__m512bh)_mm512_set1_epi32(int(xt[pair * SX + i]));
                 for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_dpbf16_ps(acc[i][g], xv, w[g]);
             }
         };
@@ -91,13 +92,13 @@ void chunk_tile(const void* xt_raw, int64_t kc, const uint8_t* chunk, int64_t gr
             __m512 lo[NG], hi[NG];
             for (int g = 0; g < NG; ++g) load_weights<D>(chunk + g * group_bytes, k, lo[g], hi[g]);
             for (int i = 0; i < NX; ++i) {
-                const __m512 x0 = _mm512_set1_ps(xt[k * NX + i]);
+                const __m512 x0 = _mm512_set1_ps(xt[k * SX + i]);
                 for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_fmadd_ps(x0, lo[g], acc[i][g]);
             }
             if constexpr (D == LLMATC_DTYPE_BF16) {
                 if (k + 1 < kc)  // an odd last column's partner is a zero weight with no activation
                     for (int i = 0; i < NX; ++i) {
-                        const __m512 x1 = _mm512_set1_ps(xt[(k + 1) * NX + i]);
+                        const __m512 x1 = _mm512_set1_ps(xt[(k + 1) * SX + i]);
                         for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_fmadd_ps(x1, hi[g], acc[i][g]);
                     }
             }
@@ -124,15 +125,15 @@ constexpr int kGemvGroups = 4;
 // Groups per GEMM step: 2 groups x 8 rows = 16 accumulators.
 constexpr int kGemmGroups = 2;
 
-// Calls body(std::integral_constant<int, G>) for the run's group count G in 1..kMax.
+// Calls body(std::integral_constant<int, G>) for a count G in 1..kMax (groups of a run, or rows of a tile).
 template <int kMax, typename Body>
-inline void with_group_count(int groups, Body&& body) {
+inline void with_count(int count, Body&& body) {
     if constexpr (kMax >= 1) {
-        if (groups == kMax) {
+        if (count == kMax) {
             body(std::integral_constant<int, kMax>{});
             return;
         }
-        with_group_count<kMax - 1>(groups, body);
+        with_count<kMax - 1>(count, body);
     }
 }
 
@@ -163,8 +164,8 @@ void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_
         for_each_run(kGemvGroups, [&](int64_t r, const uint8_t* group, int groups, int valid_last) {
             for (int64_t k0 = 0; k0 < K; k0 += kKChunk) {
                 const int64_t kc = std::min(kKChunk, K - k0);
-                with_group_count<kGemvGroups>(groups, [&](auto ng) {
-                    chunk_tile<D, kBf16Dot, 1, decltype(ng)::value>(tile_chunk(1, 0, k0), kc,
+                with_count<kGemvGroups>(groups, [&](auto ng) {
+                    chunk_tile<D, kBf16Dot, 1, decltype(ng)::value, 1>(tile_chunk(1, 0, k0), kc,
                                                                     group + k0 * kGroupBytesPerColumn, gbytes,
                                                                     p.y + r, p.rows, 1, valid_last, k0 > 0);
                 });
@@ -185,9 +186,11 @@ void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_
                 for (int64_t t = t0; t < std::min(tiles, t0 + kTilesPerBlock); ++t) {
                     float* y = p.y + t * NX * p.rows + r;
                     const int valid_x = int(std::min<int64_t>(NX, p.n - t * NX));
-                    with_group_count<kGemmGroups>(groups, [&](auto ng) {
-                        chunk_tile<D, kBf16Dot, NX, decltype(ng)::value>(tile_chunk(NX, t, k0), kc, chunk, gbytes, y,
-                                                                         p.rows, valid_x, valid_last, k0 > 0);
+                    with_count<kGemmGroups>(groups, [&](auto ng) {
+                        with_count<NX>(valid_x, [&](auto nx) {
+                            chunk_tile<D, kBf16Dot, decltype(nx)::value, decltype(ng)::value, NX>(
+                                tile_chunk(NX, t, k0), kc, chunk, gbytes, y, p.rows, valid_x, valid_last, k0 > 0);
+                        });
                     });
                 }
             });

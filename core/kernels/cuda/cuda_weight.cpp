@@ -57,7 +57,7 @@ void PinnedUploader::copy(cudaStream_t stream, void* dst, const void* src, size_
 
 std::unique_ptr<llmatc_weight> upload_weight(cudaStream_t stream, PinnedUploader& uploader,
                                              const llmatc_tensor_view& src, llmatc_dtype storage) {
-    if (src.struct_size < sizeof(llmatc_tensor_view))
+    if (src.struct_size < LLMATC_TENSOR_VIEW_MIN_SIZE)  // every view is uploaded, so flags need not be read
         fail(LLMATC_ERR_INVALID_ARGUMENT, "weight_create: tensor view struct_size is too small");
     if (src.n_dims != 1 && src.n_dims != 2)
         fail(LLMATC_ERR_INVALID_ARGUMENT,

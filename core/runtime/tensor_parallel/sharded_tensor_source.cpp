@@ -1,6 +1,7 @@
 // core/runtime/tensor_parallel/sharded_tensor_source.cpp — slicing checkpoint tensors for one tensor-parallel rank.
 #include "runtime/tensor_parallel/sharded_tensor_source.h"
 
+#include <cstddef>
 #include <cstring>
 #include <exception>
 
@@ -31,11 +32,19 @@ ShardedTensorSource::ShardedTensorSource(const llmatc_tensor_source& whole, cons
     table_.ctx = this;
     table_.get = &ShardedTensorSource::get;
     table_.has = &ShardedTensorSource::has;
+    table_.release = &ShardedTensorSource::release;
 }
 
 int ShardedTensorSource::has(void* ctx, const char* name) {
     auto* self = static_cast<ShardedTensorSource*>(ctx);
     return self->whole_.has(self->whole_.ctx, name);
+}
+
+void ShardedTensorSource::release(void* ctx, const char* name) {
+    auto* self = static_cast<ShardedTensorSource*>(ctx);
+    const llmatc_tensor_source& whole = self->whole_;
+    if (whole.struct_size >= offsetof(llmatc_tensor_source, release) + sizeof(whole.release) && whole.release)
+        whole.release(whole.ctx, name);
 }
 
 llmatc_status ShardedTensorSource::get(void* ctx, const char* name, llmatc_tensor_view* out) {

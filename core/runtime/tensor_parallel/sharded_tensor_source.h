@@ -33,6 +33,7 @@ public:
 private:
     static llmatc_status get(void* ctx, const char* name, llmatc_tensor_view* out);
     static int has(void* ctx, const char* name);
+    static void release(void* ctx, const char* name);  // passed on to the whole source
     void slice(const std::string& name, llmatc_tensor_view& view);
 
     const llmatc_tensor_source& whole_;

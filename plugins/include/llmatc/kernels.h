@@ -32,9 +32,17 @@ typedef struct llmatc_tensor_view {
     llmatc_dtype dtype;
     int32_t n_dims;                 /* 1..LLMATC_MAX_DIMS */
     int64_t shape[LLMATC_MAX_DIMS]; /* unused trailing entries are 1 */
-    const void* data;               /* first element; valid as long as the tensor source lives */
+    const void* data;               /* first element; valid as long as the tensor source lives (but see flags) */
     uint64_t nbytes;                /* exact byte size of the data */
+    uint32_t flags;                 /* since 1.2: LLMATC_TENSOR_* bits; read as 0 from a smaller struct_size */
 } llmatc_tensor_view;
+
+/* flags: the data is a copy the tensor source made for this request (e.g. GGUF q/k rows put back in Hugging Face
+ * order) and frees once the model being built from it exists: a backend's weight_create must copy it, never keep
+ * the pointer. */
+#define LLMATC_TENSOR_TRANSIENT 1u
+/* The size of a view before `flags` (ABI 1.0-1.1); readers accept views at least this large. */
+#define LLMATC_TENSOR_VIEW_MIN_SIZE offsetof(llmatc_tensor_view, flags)
 
 /* A weight prepared by a backend for its kernels (converted, repacked, quantized or uploaded). Opaque. */
 typedef struct llmatc_weight llmatc_weight;

@@ -19,6 +19,10 @@ typedef struct llmatc_tensor_source {
     llmatc_status (*get)(void* ctx, const char* name, llmatc_tensor_view* out);
     /* 1 when the tensor exists, 0 otherwise. */
     int (*has)(void* ctx, const char* name);
+    /* Since 1.2 (absent from a smaller struct_size; may be NULL): the caller is done with the view `get` gave it for
+     * `name` (weight_create has copied it). A LLMATC_TENSOR_TRANSIENT copy is freed once every get of it has been
+     * released, so a model's load holds one such copy at a time instead of all of them. */
+    void (*release)(void* ctx, const char* name);
 } llmatc_tensor_source;
 
 /* Everything a model plugin needs to build a model. Borrowed for the call except where stated. */

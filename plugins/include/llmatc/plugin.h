@@ -13,7 +13,7 @@ extern "C" {
  * A plugin built for (major M, minor m) loads into a host of (M, n) when m <= n.
  * Structs only grow at their end; fields added later are marked "since 1.x". */
 #define LLMATC_ABI_VERSION_MAJOR 1
-#define LLMATC_ABI_VERSION_MINOR 1
+#define LLMATC_ABI_VERSION_MINOR 2
 #define LLMATC_MAKE_VERSION(major, minor) ((uint32_t)(((major) << 16) | ((minor) & 0xffff)))
 #define LLMATC_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define LLMATC_VERSION_MINOR(v) ((uint32_t)(v) & 0xffff)

@@ -5,6 +5,7 @@
 #include <rapidjson/document.h>
 
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 
 using llmatc::checkpoint_detail::GgufFile;
 using llmatc::checkpoint_detail::gguf_to_hf_tensor_name;
+using llmatc::checkpoint_detail::unpermute_rotary_rows;
 
 namespace {
 
@@ -134,16 +136,29 @@ TEST_CASE("a GGUF file reads as a Hugging Face Llama checkpoint", "[gguf]") {
     ckpt_test::write_file(dir / "model.gguf", tiny_llama().bytes());
     GgufFile file(dir / "model.gguf");
 
+    // q/k entries point into the file (its row order) and say how many heads to put back in Hugging Face order.
     const auto* q = file.find("model.layers.0.self_attn.q_proj.weight");
     REQUIRE(q != nullptr);
     REQUIRE(q->shape == std::vector<int64_t>{8, 8});
+    CHECK(q->interleaved_rotary_heads == 2);
+    for (int r = 0; r < 8; ++r) CHECK(first_of_row(*q, r) == float(r));
     // File row h*4 + 2j + s holds HF row h*4 + s*2 + j: HF row order is 0 2 1 3 | 4 6 5 7 of the file's rows.
+    auto unpermuted = [](const llmatc::checkpoint_detail::TensorEntry& e) {
+        auto bytes = std::make_shared<std::vector<uint8_t>>(size_t(e.nbytes));
+        unpermute_rotary_rows(e, bytes->data());
+        llmatc::checkpoint_detail::TensorEntry copy = e;
+        copy.data = bytes->data();
+        return std::make_pair(copy, bytes);
+    };
     const int expected_q[] = {0, 2, 1, 3, 4, 6, 5, 7};
-    for (int r = 0; r < 8; ++r) CHECK(first_of_row(*q, r) == float(expected_q[r]));
+    const auto q_hf = unpermuted(*q);
+    for (int r = 0; r < 8; ++r) CHECK(first_of_row(q_hf.first, r) == float(expected_q[r]));
     const auto* k = file.find("model.layers.0.self_attn.k_proj.weight");
     REQUIRE(k != nullptr);
+    CHECK(k->interleaved_rotary_heads == 1);
     const int expected_k[] = {0, 2, 1, 3};  // one KV head
-    for (int r = 0; r < 4; ++r) CHECK(first_of_row(*k, r) == float(expected_k[r]));
+    const auto k_hf = unpermuted(*k);
+    for (int r = 0; r < 4; ++r) CHECK(first_of_row(k_hf.first, r) == float(expected_k[r]));
     // Other tensors are untouched and shaped outermost first.
     const auto* down = file.find("model.layers.0.mlp.down_proj.weight");
     REQUIRE(down != nullptr);
@@ -173,6 +188,39 @@ TEST_CASE("a directory holding only a .gguf opens as a checkpoint", "[gguf]") {
     const llmatc_tensor_source* src = checkpoint->source();
     CHECK(src->has(src->ctx, "model.embed_tokens.weight") == 1);
     CHECK(src->has(src->ctx, "token_embd.weight") == 0);
+
+    // q/k come out as transient copies in Hugging Face row order; other tensors are the file's bytes, not flagged.
+    auto get = [&](const char* name) {
+        llmatc_tensor_view view{};
+        view.struct_size = sizeof(view);
+        REQUIRE(src->get(src->ctx, name, &view) == LLMATC_OK);
+        return view;
+    };
+    auto first_value = [](const llmatc_tensor_view& v, int64_t row) {
+        float x;
+        std::memcpy(&x, static_cast<const uint8_t*>(v.data) + row * v.shape[1] * 4, 4);
+        return x;
+    };
+    const llmatc_tensor_view q = get("model.layers.0.self_attn.q_proj.weight");
+    CHECK(q.flags == LLMATC_TENSOR_TRANSIENT);
+    const int expected_q[] = {0, 2, 1, 3, 4, 6, 5, 7};
+    for (int r = 0; r < 8; ++r) CHECK(first_value(q, r) == float(expected_q[r]));
+    CHECK(get("model.layers.0.self_attn.q_proj.weight").data == q.data);  // one copy per tensor
+    // Two gets, so the copy outlives one release; the second frees it, and a later get copies again.
+    src->release(src->ctx, "model.layers.0.self_attn.q_proj.weight");
+    CHECK(get("model.layers.0.self_attn.q_proj.weight").data == q.data);
+    for (int i = 0; i < 3; ++i) src->release(src->ctx, "model.layers.0.self_attn.q_proj.weight");
+    src->release(src->ctx, "model.layers.0.mlp.down_proj.weight");  // not a copy: nothing to free
+    const llmatc_tensor_view copied_again = get("model.layers.0.self_attn.q_proj.weight");
+    for (int r = 0; r < 8; ++r) CHECK(first_value(copied_again, r) == float(expected_q[r]));
+    const llmatc_tensor_view down = get("model.layers.0.mlp.down_proj.weight");
+    CHECK(down.flags == 0);
+    CHECK(first_value(down, 5) == 5.0f);
+    // Released once the model exists; asked again, the tensor is copied again, as correct as the first time.
+    checkpoint->release_transient_copies();
+    const llmatc_tensor_view again = get("model.layers.0.self_attn.q_proj.weight");
+    CHECK(again.flags == LLMATC_TENSOR_TRANSIENT);
+    for (int r = 0; r < 8; ++r) CHECK(first_value(again, r) == float(expected_q[r]));
 }
 
 TEST_CASE("corrupt or unsupported GGUF files are refused with a clear error", "[gguf]") {

@@ -154,6 +154,14 @@ TEST_CASE("Q6_K and Q5_K blocks are used in place, decode per element, and conve
         LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, LLMATC_DTYPE_F32, &as_f32));
         const std::vector<float> values = weight_values(kept);
         REQUIRE(values == weight_values(as_f32));
+        // A transient view (a copy its source frees after the load) is copied byte for byte, never kept.
+        llmatc_tensor_view transient_view = view;
+        transient_view.flags = LLMATC_TENSOR_TRANSIENT;
+        llmatc_weight* copied = nullptr;
+        LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &transient_view, kq.dtype, &copied));
+        REQUIRE(copied->data != view.data);
+        REQUIRE(std::memcmp(copied->data, view.data, size_t(view.nbytes)) == 0);
+        b.k->weight_destroy(b.ctx, copied);
 
         // Each value from its own fields, written out per the layout comments of quant_q6_k.h / quant_q5_k.h
         // (gguf-py's bit-exact agreement is checked by compare_k_quants_with_gguf.py).

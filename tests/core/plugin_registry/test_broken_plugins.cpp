@@ -55,11 +55,11 @@ TEST_CASE("the well-formed fixture plugins load with what their entry functions 
 }
 
 TEST_CASE("a plugin built for another ABI major is refused naming the file and both versions", "[registry]") {
-    require_problem("model-wrongmajor", {"built for ABI 2.0", "this llm-atc speaks 1.1"});
+    require_problem("model-wrongmajor", {"built for ABI 2.0", "this llm-atc speaks 1.2"});
 }
 
 TEST_CASE("a plugin built for a newer minor is refused naming the file and both versions", "[registry]") {
-    require_problem("model-newerminor", {"built for ABI 1.2", "this llm-atc speaks 1.1"});
+    require_problem("model-newerminor", {"built for ABI 1.3", "this llm-atc speaks 1.2"});
 }
 
 TEST_CASE("a plugin built for an older minor (ABI 1.0) loads and keeps its version", "[registry]") {
@@ -70,7 +70,7 @@ TEST_CASE("a plugin built for an older minor (ABI 1.0) loads and keeps its versi
 }
 
 TEST_CASE("a plugin that claims a newer minor without negotiating is refused by the host", "[registry]") {
-    require_problem("model-overclaim", {"built for ABI 1.2", "this llm-atc speaks 1.1"});
+    require_problem("model-overclaim", {"built for ABI 1.3", "this llm-atc speaks 1.2"});
 }
 
 TEST_CASE("a library without the entry symbol is reported, not loaded", "[registry]") {
