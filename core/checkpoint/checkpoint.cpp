@@ -400,6 +400,12 @@ void DirectoryCheckpoint::c_release(void* ctx, const char* name) noexcept {
     if (ctx == nullptr || name == nullptr) return;
     const auto* self = static_cast<const DirectoryCheckpoint*>(ctx);
     try {
+        // The backend holds its own copy (or reads the mapping in place and faults pages back in): the file's pages
+        // of this tensor need not stay resident. MADV_PAGEOUT in the backend skips pages another process maps too
+        // (a second engine on the same file); this does not.
+        auto entry = self->table_.find(name);
+        if (entry != self->table_.end())
+            checkpoint_detail::MappedFile::drop_resident_pages(entry->second->data, entry->second->nbytes);
         std::lock_guard<std::mutex> lock(self->transient_mutex_);
         auto it = self->transient_.find(name);
         if (it != self->transient_.end() && --it->second.users <= 0) self->transient_.erase(it);

@@ -75,6 +75,15 @@ void MappedFile::drop_all_resident_pages() {
 }
 
 void MappedFile::drop_resident_pages(const void* data, uint64_t bytes) {
+    {
+        const auto* p = static_cast<const uint8_t*>(data);
+        std::lock_guard<std::mutex> lock(registry_mutex());
+        bool mapped = false;
+        for (const MappedFile* file : registry())
+            mapped = mapped || (file->data_ != nullptr && p >= file->data_ && bytes <= file->size_ &&
+                                uint64_t(p - file->data_) <= file->size_ - bytes);
+        if (!mapped) return;
+    }
     const auto page = uint64_t(::sysconf(_SC_PAGESIZE));
     const auto begin = (reinterpret_cast<uint64_t>(data) + page - 1) / page * page;
     const auto end = (reinterpret_cast<uint64_t>(data) + bytes) / page * page;

@@ -23,7 +23,8 @@ public:
     // once a model's weights have been copied into their kernel layouts, so the checkpoint's pages do not stay
     // resident beside the copies; weights still read in place simply fault their pages back in.
     static void drop_all_resident_pages();
-    // The same for the whole pages of [data, data + bytes), a range inside one live mapping.
+    // The same for the whole pages of [data, data + bytes) when that range lies inside a live mapping; anything else
+    // (a buffer of decompressed or realigned bytes, where MADV_DONTNEED would zero it) is left alone.
     static void drop_resident_pages(const void* data, uint64_t bytes);
     const uint8_t* data() const { return data_; }
     uint64_t size() const { return size_; }

@@ -19,9 +19,10 @@ typedef struct llmatc_tensor_source {
     llmatc_status (*get)(void* ctx, const char* name, llmatc_tensor_view* out);
     /* 1 when the tensor exists, 0 otherwise. */
     int (*has)(void* ctx, const char* name);
-    /* Since 1.2 (absent from a smaller struct_size; may be NULL): the caller is done with the view `get` gave it for
-     * `name` (weight_create has copied it). A LLMATC_TENSOR_TRANSIENT copy is freed once every get of it has been
-     * released, so a model's load holds one such copy at a time instead of all of them. */
+    /* Since 1.2 (absent from a smaller struct_size; may be NULL): the caller has made its weight from the view `get`
+     * gave it for `name`. A LLMATC_TENSOR_TRANSIENT copy is freed once every get of it has been released, so a
+     * model's load holds one such copy at a time, not all of them; other views stay valid (a weight kept zero-copy
+     * still reads them), but the source may let their resident file pages go (they fault back in if read). */
     void (*release)(void* ctx, const char* name);
 } llmatc_tensor_source;
 
