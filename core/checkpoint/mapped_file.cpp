@@ -76,12 +76,14 @@ void MappedFile::drop_all_resident_pages() {
 
 void MappedFile::drop_resident_pages(const void* data, uint64_t bytes) {
     {
-        const auto* p = static_cast<const uint8_t*>(data);
+        const auto p = reinterpret_cast<uintptr_t>(data);
         std::lock_guard<std::mutex> lock(registry_mutex());
         bool mapped = false;
-        for (const MappedFile* file : registry())
-            mapped = mapped || (file->data_ != nullptr && p >= file->data_ && bytes <= file->size_ &&
-                                uint64_t(p - file->data_) <= file->size_ - bytes);
+        for (const MappedFile* file : registry()) {
+            const auto base = reinterpret_cast<uintptr_t>(file->data_);
+            mapped = mapped || (file->data_ != nullptr && p >= base && bytes <= file->size_ &&
+                                uint64_t(p - base) <= file->size_ - bytes);
+        }
         if (!mapped) return;
     }
     const auto page = uint64_t(::sysconf(_SC_PAGESIZE));
