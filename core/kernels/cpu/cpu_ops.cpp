@@ -123,8 +123,11 @@ void op_matmul(CpuContext& ctx, const llmatc_weight* w, const float* x, int64_t 
         });
         p.x_q8 = xq;
     }
-    // Split over output features: each thread streams its own slice of the weight once per x block.
-    const int64_t chunk = ctx.pool.chunk_for_work(w->rows, kMatmulRowMultiple, double(w->cols) * double(n),
+    // Split over output features: each thread streams its own slice of the weight once per x block. Packed F16
+    // slices are whole bands (float_packed.h), so a thread's GEMV reads one stream, never half of another's band.
+    const int64_t multiple = w->packed && w->dtype == LLMATC_DTYPE_F16 ? kF16BandGroups * kFloatPackRows
+                                                                       : kMatmulRowMultiple;
+    const int64_t chunk = ctx.pool.chunk_for_work(w->rows, multiple, double(w->cols) * double(n),
                                                   kMinMatmulChunkWork, n == 1 ? 4 : 2);
     ctx.pool.parallel_for(w->rows, chunk, [&](int64_t begin, int64_t end, int) { k.matmul_rows(p, begin, end); });
 }

@@ -273,8 +273,9 @@ std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc
                 pack_q4_k_group(static_cast<const BlockQ4_K*>(group_rows_data), count, cols, 0, dst);
             else if (quantized_packable)
                 pack_quant_group(storage, group_rows_data, count, cols, 0, dst);
-            else
-                pack_float_group(storage, static_cast<const uint16_t*>(group_rows_data), count, cols, 0, dst);
+            else  // F16 groups interleave with their band's (float_packed.h): placed from the weight's start
+                pack_float_group(storage, static_cast<const uint16_t*>(group_rows_data), count, rows, cols, g,
+                                 buffer);
         };
         run(groups, [&](int64_t begin, int64_t end, int thread) {
             for (int64_t g = begin; g < end; ++g) {
@@ -326,7 +327,7 @@ void weight_row_to_f32(const llmatc_weight& w, int64_t row, float* out) {
     }
     if (w.packed) {  // F16 / BF16: gather the row's elements from their interleaved places
         for (int64_t k = 0; k < w.cols; ++k) {
-            const uint16_t e = packed_float_element(w.dtype, w.data, w.cols, row, k);
+            const uint16_t e = packed_float_element(w.dtype, w.data, w.rows, w.cols, row, k);
             out[k] = w.dtype == LLMATC_DTYPE_F16 ? fp16_to_f32(e) : bf16_to_f32(e);
         }
         return;

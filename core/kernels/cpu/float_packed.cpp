@@ -9,16 +9,6 @@
 
 namespace llmatc::cpu {
 
-namespace {
-
-// Index (in 16-bit elements) of row r's element k inside a packed group.
-int64_t packed_index(llmatc_dtype dtype, int64_t r, int64_t k) {
-    if (dtype == LLMATC_DTYPE_F16) return k * kFloatPackRows + r;
-    return (k / 2) * (2 * kFloatPackRows) + 2 * r + (k % 2);
-}
-
-}  // namespace
-
 int64_t float_packed_group_bytes(llmatc_dtype dtype, int64_t cols) {
     const int64_t padded_cols = dtype == LLMATC_DTYPE_BF16 ? (cols + 1) / 2 * 2 : cols;
     return padded_cols * kFloatPackRows * 2;
@@ -29,38 +19,48 @@ uint64_t float_packed_weight_bytes(llmatc_dtype dtype, int64_t rows, int64_t col
     return uint64_t(groups) * uint64_t(float_packed_group_bytes(dtype, cols));
 }
 
-void pack_float_group(llmatc_dtype dtype, const uint16_t* src, int64_t rows, int64_t cols, int64_t group,
-                      void* packed) {
+FloatGroupPlace float_packed_group_place(llmatc_dtype dtype, int64_t rows, int64_t cols, int64_t group) {
     const int64_t group_bytes = float_packed_group_bytes(dtype, cols);
-    auto* out = reinterpret_cast<uint16_t*>(static_cast<uint8_t*>(packed) + group * group_bytes);
-    std::memset(out, 0, size_t(group_bytes));
-    const int64_t first = group * kFloatPackRows;
-    const int64_t count = std::min<int64_t>(kFloatPackRows, rows - first);
+    const int64_t unit = float_packed_unit_bytes(dtype);
+    if (dtype != LLMATC_DTYPE_F16) return {group * group_bytes, unit};
+    const int64_t groups = (rows + kFloatPackRows - 1) / kFloatPackRows;
+    const int64_t band = group / kF16BandGroups, first = band * kF16BandGroups;
+    const int64_t band_groups = std::min(kF16BandGroups, groups - first);
+    return {first * group_bytes + (group - first) * unit, band_groups * unit};
+}
+
+void pack_float_group(llmatc_dtype dtype, const uint16_t* src, int64_t count, int64_t rows, int64_t cols,
+                      int64_t group, void* packed) {
+    const FloatGroupPlace place = float_packed_group_place(dtype, rows, cols, group);
+    auto* base = static_cast<uint8_t*>(packed) + place.offset;
     const uint16_t* in[kFloatPackRows];
-    for (int64_t r = 0; r < count; ++r) in[r] = src + (first + r) * cols;
-    // Written in order (packed_index's order), reading the group's rows side by side.
+    for (int64_t r = 0; r < count; ++r) in[r] = src + r * cols;
+    // Unit by unit (in order along the group's stream), reading the group's rows side by side.
     if (dtype == LLMATC_DTYPE_F16) {
-        for (int64_t k = 0; k < cols; ++k)
-            for (int64_t r = 0; r < count; ++r) out[k * kFloatPackRows + r] = in[r][k];
+        for (int64_t k = 0; k < cols; ++k) {
+            auto* unit = reinterpret_cast<uint16_t*>(base + k * place.unit_stride);
+            for (int64_t r = 0; r < kFloatPackRows; ++r) unit[r] = r < count ? in[r][k] : uint16_t(0);
+        }
         return;
     }
     for (int64_t k = 0; k < cols; k += 2) {
-        uint16_t* pair = out + k * kFloatPackRows;  // (k / 2) * 2 * kFloatPackRows
-        for (int64_t r = 0; r < count; ++r) {
-            pair[2 * r] = in[r][k];
-            if (k + 1 < cols) pair[2 * r + 1] = in[r][k + 1];
+        auto* pair = reinterpret_cast<uint16_t*>(base + (k / 2) * place.unit_stride);
+        for (int64_t r = 0; r < kFloatPackRows; ++r) {
+            pair[2 * r] = r < count ? in[r][k] : uint16_t(0);
+            pair[2 * r + 1] = r < count && k + 1 < cols ? in[r][k + 1] : uint16_t(0);
         }
     }
 }
 
-uint16_t packed_float_element(llmatc_dtype dtype, const void* packed, int64_t cols, int64_t row, int64_t k) {
-    const auto* group = reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(packed) +
-                                                          (row / kFloatPackRows) * float_packed_group_bytes(dtype, cols));
-    return group[packed_index(dtype, row % kFloatPackRows, k)];
-}
-
-void unpack_float_row(llmatc_dtype dtype, const void* packed, int64_t cols, int64_t row, uint16_t* out) {
-    for (int64_t k = 0; k < cols; ++k) out[k] = packed_float_element(dtype, packed, cols, row, k);
+uint16_t packed_float_element(llmatc_dtype dtype, const void* packed, int64_t rows, int64_t cols, int64_t row,
+                              int64_t k) {
+    const FloatGroupPlace place = float_packed_group_place(dtype, rows, cols, row / kFloatPackRows);
+    const int64_t r = row % kFloatPackRows;
+    const int64_t byte = dtype == LLMATC_DTYPE_F16 ? place.offset + k * place.unit_stride + 2 * r
+                                                   : place.offset + (k / 2) * place.unit_stride + 4 * r + 2 * (k % 2);
+    uint16_t e;
+    std::memcpy(&e, static_cast<const uint8_t*>(packed) + byte, sizeof(e));
+    return e;
 }
 
 void tile_activations_f32(const float* x, int64_t n, int64_t cols, int64_t tile_begin, int64_t tile_end, float* out) {

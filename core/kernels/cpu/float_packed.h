@@ -7,9 +7,16 @@
 // share of the weight is one sequential stream, and the same bytes feed decode and prefill.
 //
 // Layout (kFloatPackRows = 16 rows form a group; the last group is padded with zero rows):
-//   F16:  group = for k in 0..cols-1: 16 IEEE halves (rows r..r+15 at column k), 32 bytes per k.
+//   F16:  groups in bands of kF16BandGroups consecutive groups (64 rows; the last band holds the 1..4 groups left).
+//         band = for k in 0..cols-1: for each of the band's groups in order: 16 IEEE halves (the group's rows at
+//         column k), 32 bytes per group and k. A GEMV over a band (4 groups side by side, as it reads them) is one
+//         sequential stream, not 4 streams 32 * cols bytes apart.
 //   BF16: group = for each pair p of columns (2p, 2p+1): 16 x (row's element 2p, row's element 2p+1), 64 bytes per
-//         pair — the operand order of vdpbf16ps; an odd last column is paired with a zero.
+//         pair — the operand order of vdpbf16ps and, 16 pairs at a time, AMX's B tile; an odd last column is paired
+//         with a zero. Groups follow each other (bands of one group).
+// Either way a group's data is a sequence of units (F16: one column, 32 bytes; BF16: one column pair, 64 bytes),
+// float_packed_group_place's unit_stride bytes apart, and group g's data ends where group g + 1's begins in the
+// total (the weight is as many bytes as its groups).
 #pragma once
 
 #include <cstdint>
@@ -25,14 +32,27 @@ int64_t float_packed_group_bytes(llmatc_dtype dtype, int64_t cols);
 // Bytes of a packed [rows, cols] weight: rows rounded up to a multiple of 16.
 uint64_t float_packed_weight_bytes(llmatc_dtype dtype, int64_t rows, int64_t cols);
 
-// Packs rows [group * 16, group * 16 + 16) of `src` (row-major [rows, cols] of dtype's 16-bit elements) into the
-// group's place in `packed`. Rows past the end become zeros.
-void pack_float_group(llmatc_dtype dtype, const uint16_t* src, int64_t rows, int64_t cols, int64_t group,
-                      void* packed);
-// Element (row, k) of a packed [*, cols] weight.
-uint16_t packed_float_element(llmatc_dtype dtype, const void* packed, int64_t cols, int64_t row, int64_t k);
-// Row `row` of a packed weight as its 16-bit elements (cols of them).
-void unpack_float_row(llmatc_dtype dtype, const void* packed, int64_t cols, int64_t row, uint16_t* out);
+// Groups per F16 band (see the layout above).
+constexpr int64_t kF16BandGroups = 4;
+// Bytes of one unit of a group (F16: a column of 16 rows; BF16: a column pair of 16 rows).
+constexpr int64_t float_packed_unit_bytes(llmatc_dtype dtype) { return dtype == LLMATC_DTYPE_F16 ? 32 : 64; }
+
+// Where group `group` of a packed [rows, cols] weight lives: its first unit at `offset` bytes from the weight's
+// start, each next unit `unit_stride` bytes further on. Groups of one band are unit_bytes apart at the same unit.
+struct FloatGroupPlace {
+    int64_t offset;       // bytes from the start of the weight to the group's unit 0
+    int64_t unit_stride;  // bytes from one of the group's units to the next (a band's groups times unit bytes)
+};
+FloatGroupPlace float_packed_group_place(llmatc_dtype dtype, int64_t rows, int64_t cols, int64_t group);
+
+// Packs `count` rows (row-major [count, cols] of dtype's 16-bit elements at `src`: rows group * 16.. of a
+// [rows, cols] weight) into group `group`'s place in the packed weight at `packed`; rows count..15 become zeros.
+// Concurrent calls for different groups write disjoint bytes.
+void pack_float_group(llmatc_dtype dtype, const uint16_t* src, int64_t count, int64_t rows, int64_t cols,
+                      int64_t group, void* packed);
+// Element (row, k) of a packed [rows, cols] weight.
+uint16_t packed_float_element(llmatc_dtype dtype, const void* packed, int64_t rows, int64_t cols, int64_t row,
+                              int64_t k);
 
 // Activations for the packed GEMM, in tiles of kActTileRows rows: tile t holds, for each column k, the values of
 // rows 8t..8t+7 side by side (rows past n are zeros), so a kernel broadcasts them from one cache line. The BF16

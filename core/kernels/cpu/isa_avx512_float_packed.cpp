@@ -17,15 +17,15 @@ namespace llmatc::cpu {
 
 namespace {
 
-// The 16 weights of rows r..r+15 at column k (F16), or at columns k and k + 1 (BF16, even k): `lo` holds column k,
-// `hi` column k + 1.
+// The 16 weights of a group's rows at column k (F16), or at columns k and k + 1 (BF16, even k): `lo` holds column k,
+// `hi` column k + 1. Units (a column, or a column pair) are unit_stride bytes apart.
 template <llmatc_dtype D>
-inline void load_weights(const uint8_t* group, int64_t k, __m512& lo, __m512& hi) {
+inline void load_weights(const uint8_t* group, int64_t unit_stride, int64_t k, __m512& lo, __m512& hi) {
     if constexpr (D == LLMATC_DTYPE_F16) {
-        lo = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + k * 32)));
+        lo = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + k * unit_stride)));
         (void)hi;
     } else {
-        const __m512i pairs = _mm512_loadu_si512(group + (k / 2) * 64);
+        const __m512i pairs = _mm512_loadu_si512(group + (k / 2) * unit_stride);
         lo = _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
         hi = _mm512_castsi512_ps(_mm512_and_si512(pairs, _mm512_set1_epi32(int(0xffff0000u))));
     }
@@ -46,33 +46,56 @@ inline void store_tile(__m512 (&acc)[NX][NG], float* y, int64_t ldy, int valid_x
         }
 }
 
-// Columns per prefetch step of the GEMV (256 bytes of each group: 4 cache lines).
+// Columns per prefetch step of the GEMV (F16: 256 bytes of each group, 4 cache lines).
 constexpr int64_t kPrefetchColumns = 8;
 
-// The product of NX activation rows and NG consecutive 16-row groups over one chunk of kc columns (xt and chunk
-// point at its first column), into y (rows of ldy floats), added to y when `accumulate`.
+// Where a run of consecutive groups of one band lives (float_packed.h): group g of the run starts at
+// first + g * group_step, and each group's units are unit_stride bytes apart.
+struct GroupRun {
+    const uint8_t* first;
+    int64_t group_step;
+    int64_t unit_stride;
+};
+
+// The product of NX activation rows and a run of NG groups over one chunk of kc columns (xt and run.first point at
+// its first column), into y (rows of ldy floats), added to y when `accumulate`.
 //
 // Activations are tiled: per column k, the tile's SX rows' values side by side (F32: xt[k * SX + i]); with BF16
 // pairs (kBf16Dot), per column pair p the rows' pairs (xt[p * SX + i]) and one vdpbf16ps per pair. SX is 1 for
 // decode's GEMV (x itself) and kActTileRows for prefill; NX <= SX is how many of the tile's rows are computed (a
 // batch's last tile holds fewer, and padding rows would cost as much as real ones). Every accumulator acc[i][g]
 // takes its columns one by one, in order, starting from zero: the operations that make row i's result do not depend
-// on NX, SX, NG or the other rows, so a request's tokens are the same alone and in any batch.
+// on NX, SX, NG, the layout or the other rows, so a request's tokens are the same alone and in any batch.
 template <llmatc_dtype D, bool kBf16Dot, int NX, int NG, int SX>
-void chunk_tile(const void* xt_raw, int64_t kc, const uint8_t* chunk, int64_t group_bytes, float* y, int64_t ldy,
-                int valid_x, int valid_last, bool accumulate) {
+void chunk_tile(const void* xt_raw, int64_t kc, const GroupRun& run, float* y, int64_t ldy, int valid_x,
+                int valid_last, bool accumulate) {
     __m512 acc[NX][NG];
     for (int i = 0; i < NX; ++i)
         for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_setzero_ps();
+    const uint8_t* chunk = run.first;
+    const int64_t group_step = run.group_step, unit_stride = run.unit_stride;
+    constexpr int64_t kUnit = float_packed_unit_bytes(D);
+    constexpr int64_t kColumnsPerUnit = D == LLMATC_DTYPE_F16 ? 1 : 2;
     auto prefetch = [&](int64_t k) {
-        if constexpr (SX == 1)  // the GEMV streams its groups from memory once; the GEMM reuses them from L1/L2
-            for (int g = 0; g < NG; ++g) prefetch_stream(chunk + g * group_bytes + k * 32, kPrefetchColumns * 32);
+        if constexpr (SX == 1) {  // the GEMV streams its groups from memory once; the GEMM reuses them from L1/L2
+            const int64_t unit = k / kColumnsPerUnit, units = kPrefetchColumns / kColumnsPerUnit;
+            if (unit_stride == NG * group_step) {  // the run's units side by side: one stream (a whole band)
+                prefetch_stream(chunk + unit * unit_stride, units * unit_stride);
+            } else if (unit_stride == kUnit) {  // bands of one group: a stream per group
+                for (int g = 0; g < NG; ++g) prefetch_stream(chunk + g * group_step + unit * kUnit, units * kUnit);
+            } else {  // part of a band: each unit of each group on a line of its own
+                for (int g = 0; g < NG; ++g)
+                    for (int64_t u = 0; u < units; ++u)
+                        prefetch_stream(chunk + g * group_step + (unit + u) * unit_stride, kUnit);
+            }
+        }
     };
     if constexpr (kBf16Dot) {
         const auto* xt = static_cast<const uint32_t*>(xt_raw);
         auto step = [&](int64_t pair) {
             __m512bh w[NG];
-            for (int g = 0; g < NG; ++g) w[g] = (__m512bh)_mm512_loadu_si512(chunk + g * group_bytes + pair * 64);
+            for (int g = 0; g < NG; ++g)
+                w[g] = (__m512bh)_mm512_loadu_si512(chunk + g * group_step + pair * unit_stride);
             for (int i = 0; i < NX; ++i) {
                 const __m512bh xv = (__m512bh)_mm512_set1_epi32(int(xt[pair * SX + i]));
                 for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_dpbf16_ps(acc[i][g], xv, w[g]);
@@ -90,7 +113,7 @@ void chunk_tile(const void* xt_raw, int64_t kc, const uint8_t* chunk, int64_t gr
         constexpr int kStep = D == LLMATC_DTYPE_F16 ? 1 : 2;
         auto step = [&](int64_t k) {
             __m512 lo[NG], hi[NG];
-            for (int g = 0; g < NG; ++g) load_weights<D>(chunk + g * group_bytes, k, lo[g], hi[g]);
+            for (int g = 0; g < NG; ++g) load_weights<D>(chunk + g * group_step, unit_stride, k, lo[g], hi[g]);
             for (int i = 0; i < NX; ++i) {
                 const __m512 x0 = _mm512_set1_ps(xt[k * SX + i]);
                 for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_fmadd_ps(x0, lo[g], acc[i][g]);
@@ -140,17 +163,30 @@ inline void with_count(int count, Body&& body) {
 template <llmatc_dtype D, bool kBf16Dot>
 void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     const int64_t K = p.cols;
-    const int64_t gbytes = float_packed_group_bytes(D, K);
     const auto* w = static_cast<const uint8_t*>(p.w);
-    // Bytes of weights per column in a group (F16: 16 halves; BF16: 16 halves, stored in column pairs).
-    constexpr int64_t kGroupBytesPerColumn = 32;
-    // Ranges start on a group boundary; each step takes up to kMax groups (16 rows each), the last may be partial.
+    constexpr int64_t kUnit = float_packed_unit_bytes(D);
+    constexpr int64_t kColumnsPerUnit = D == LLMATC_DTYPE_F16 ? 1 : 2;
+    // Groups a run may span: an F16 run stays inside its band, whose groups interleave; BF16 groups follow each other.
+    constexpr int64_t kBandGroups = D == LLMATC_DTYPE_F16 ? kF16BandGroups : INT64_MAX;
+    const int64_t group_step = D == LLMATC_DTYPE_F16 ? kUnit : float_packed_group_bytes(D, K);
+    // Ranges start on a group boundary; each run takes up to max_groups groups of one band (16 rows each), its last
+    // group may be partial. body(first row, the run's place at column 0, groups, valid rows of the last group).
     auto for_each_run = [&](int max_groups, auto&& body) {
-        for (int64_t r = row_begin; r < row_end; r += max_groups * kFloatPackRows) {
-            const int64_t rows_here = std::min<int64_t>(max_groups * kFloatPackRows, row_end - r);
-            const int groups = int((rows_here + kFloatPackRows - 1) / kFloatPackRows);
-            body(r, w + (r / kFloatPackRows) * gbytes, groups, int(rows_here - (groups - 1) * kFloatPackRows));
+        const int64_t g_end = (row_end + kFloatPackRows - 1) / kFloatPackRows;
+        for (int64_t g = row_begin / kFloatPackRows; g < g_end;) {
+            const int64_t band_end = kBandGroups == INT64_MAX ? g_end : (g / kBandGroups + 1) * kBandGroups;
+            const int64_t run_end = std::min({g + int64_t(max_groups), band_end, g_end});
+            const FloatGroupPlace place = float_packed_group_place(D, p.rows, K, g);
+            const int64_t last_rows = std::min(row_end, run_end * kFloatPackRows) - (run_end - 1) * kFloatPackRows;
+            body(g * kFloatPackRows, GroupRun{w + place.offset, group_step, place.unit_stride}, int(run_end - g),
+                 int(last_rows));
+            g = run_end;
         }
+    };
+    // The run's place at chunk k0 (its first column).
+    auto at_chunk = [](GroupRun run, int64_t k0) {
+        run.first += (k0 / kColumnsPerUnit) * run.unit_stride;
+        return run;
     };
     // Where chunk k0 of tile t's activations starts (NX rows per tile).
     auto tile_chunk = [&](int64_t nx, int64_t t, int64_t k0) -> const void* {
@@ -161,12 +197,11 @@ void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_
     };
     if (p.n == 1) {
         // GEMV: a run of groups takes every chunk in turn, so its weights stream from memory in order.
-        for_each_run(kGemvGroups, [&](int64_t r, const uint8_t* group, int groups, int valid_last) {
+        for_each_run(kGemvGroups, [&](int64_t r, const GroupRun& run, int groups, int valid_last) {
             for (int64_t k0 = 0; k0 < K; k0 += kKChunk) {
                 const int64_t kc = std::min(kKChunk, K - k0);
                 with_count<kGemvGroups>(groups, [&](auto ng) {
-                    chunk_tile<D, kBf16Dot, 1, decltype(ng)::value, 1>(tile_chunk(1, 0, k0), kc,
-                                                                    group + k0 * kGroupBytesPerColumn, gbytes,
+                    chunk_tile<D, kBf16Dot, 1, decltype(ng)::value, 1>(tile_chunk(1, 0, k0), kc, at_chunk(run, k0),
                                                                     p.y + r, p.rows, 1, valid_last, k0 > 0);
                 });
             }
@@ -181,15 +216,15 @@ void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_
     for (int64_t t0 = 0; t0 < tiles; t0 += kTilesPerBlock) {
         for (int64_t k0 = 0; k0 < K; k0 += kKChunk) {
             const int64_t kc = std::min(kKChunk, K - k0);
-            for_each_run(kGemmGroups, [&](int64_t r, const uint8_t* group, int groups, int valid_last) {
-                const uint8_t* chunk = group + k0 * kGroupBytesPerColumn;
+            for_each_run(kGemmGroups, [&](int64_t r, const GroupRun& run, int groups, int valid_last) {
+                const GroupRun chunk = at_chunk(run, k0);
                 for (int64_t t = t0; t < std::min(tiles, t0 + kTilesPerBlock); ++t) {
                     float* y = p.y + t * NX * p.rows + r;
                     const int valid_x = int(std::min<int64_t>(NX, p.n - t * NX));
                     with_count<kGemmGroups>(groups, [&](auto ng) {
                         with_count<NX>(valid_x, [&](auto nx) {
                             chunk_tile<D, kBf16Dot, decltype(nx)::value, decltype(ng)::value, NX>(
-                                tile_chunk(NX, t, k0), kc, chunk, gbytes, y, p.rows, valid_x, valid_last, k0 > 0);
+                                tile_chunk(NX, t, k0), kc, chunk, y, p.rows, valid_x, valid_last, k0 > 0);
                         });
                     });
                 }

@@ -1,10 +1,12 @@
 // tests/core/kernels/test_matmul.cpp — weight_create and matmul at every ISA level and thread count, for F32, F16,
 // BF16 and block-quantized weights, against the naive reference.
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/cpu/cpu_weight.h"
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/float_packed.h"
+#include "kernels/cpu/isa_kernels.h"
 #include "kernels/cpu/quant_packed.h"
 #include "reference_kernels.h"
 #include "test_support.h"
@@ -233,6 +235,85 @@ TEST_CASE("the packed Q8_0 / Q4_0 layout round-trips every row, padding rows inc
                 cpu::weight_row_to_f32(plain, r, expected.data());
                 REQUIRE(actual == expected);
             }
+        }
+    }
+}
+
+TEST_CASE("the packed F16 / BF16 layout places every element, padding rows zero, F16 groups in bands",
+          "[matmul][packed]") {
+    std::mt19937 rng(78);
+    for (llmatc_dtype dtype : {LLMATC_DTYPE_F16, LLMATC_DTYPE_BF16}) {
+        for (int64_t rows : {1, 15, 16, 17, 40, 64, 65, 130}) {
+            for (int64_t cols : {1, 7, 64}) {
+                INFO(cpu::dtype_name(dtype) << " rows " << rows << " cols " << cols);
+                std::vector<uint16_t> src(size_t(rows * cols));
+                for (uint16_t& e : src) e = uint16_t(1 + rng() % 0x7bff);  // never zero, so padding is told apart
+                // Packed twice, over buffers filled with different bytes: every byte written, the groups tile the
+                // weight exactly.
+                const size_t bytes = size_t(cpu::float_packed_weight_bytes(dtype, rows, cols));
+                std::vector<uint8_t> packed(bytes, 0x00), again(bytes, 0xFF);
+                const int64_t groups = (rows + 15) / 16;
+                for (int64_t g = 0; g < groups; ++g)
+                    for (std::vector<uint8_t>* out : {&packed, &again})
+                        cpu::pack_float_group(dtype, src.data() + g * 16 * cols,
+                                              std::min<int64_t>(16, rows - g * 16), rows, cols, g, out->data());
+                REQUIRE(packed == again);
+                for (int64_t r = 0; r < groups * 16; ++r)
+                    for (int64_t k = 0; k < cols; ++k)
+                        REQUIRE(cpu::packed_float_element(dtype, packed.data(), rows, cols, r, k) ==
+                                (r < rows ? src[size_t(r * cols + k)] : 0));
+                for (int64_t g = 0; g < groups; ++g) {
+                    const cpu::FloatGroupPlace place = cpu::float_packed_group_place(dtype, rows, cols, g);
+                    const int64_t unit = cpu::float_packed_unit_bytes(dtype);
+                    if (dtype == LLMATC_DTYPE_F16) {  // a band's groups side by side at each column
+                        const int64_t band_first = g / 4 * 4, band_groups = std::min<int64_t>(4, groups - band_first);
+                        REQUIRE(place.unit_stride == band_groups * unit);
+                        REQUIRE(place.offset == band_first * cpu::float_packed_group_bytes(dtype, cols) +
+                                                    (g - band_first) * unit);
+                    } else {
+                        REQUIRE(place.unit_stride == unit);
+                        REQUIRE(place.offset == g * cpu::float_packed_group_bytes(dtype, cols));
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("packed F16 / BF16 matmul over any 16-row-aligned ranges gives one range's bits", "[matmul][packed]") {
+    // The backend hands a thread whole F16 bands, but a kernel must be right for any range it is given.
+    std::mt19937 rng(79);
+    const int64_t rows = 150, cols = 96;
+    for (cpu::Isa isa : available_isas()) {
+        if (!cpu::isa_kernels(isa).packs_floats) continue;
+        TestBackend b(1, isa);
+        for (llmatc_dtype storage : {LLMATC_DTYPE_F16, LLMATC_DTYPE_BF16}) {
+            const EncodedTensor t = encode(random_vector(rng, size_t(rows * cols)), LLMATC_DTYPE_F32);
+            const llmatc_tensor_view view = make_view(t, {rows, cols});
+            llmatc_weight* w = nullptr;
+            LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, storage, &w));
+            REQUIRE(w->packed);
+            for (int64_t n : {1, 3}) {  // the GEMV, and the GEMM on F32 activation tiles
+                const std::vector<float> x = random_vector(rng, size_t(n * cols));
+                std::vector<float> tiles(size_t(cpu::act_tiles(n) * cpu::kActTileRows * cols));
+                cpu::tile_activations_f32(x.data(), n, cols, 0, cpu::act_tiles(n), tiles.data());
+                auto product = [&](std::initializer_list<int64_t> bounds) {
+                    std::vector<float> y = poisoned(size_t(n * rows));
+                    cpu::MatmulProblem p{storage, w->data, rows,   cols, x.data(), nullptr,
+                                         n,       y.data(), true,  n > 1 ? tiles.data() : nullptr, nullptr};
+                    const std::vector<int64_t> cuts(bounds);
+                    for (size_t i = 0; i + 1 < cuts.size(); ++i)
+                        cpu::isa_kernels(isa).matmul_rows(p, cuts[i], cuts[i + 1]);
+                    return y;
+                };
+                const std::vector<float> whole = product({0, rows});
+                for (int64_t split : {16, 32, 48, 80, 112, 144}) {
+                    INFO(cpu::isa_name(isa) << " " << cpu::dtype_name(storage) << " n " << n << " split at row "
+                                            << split);
+                    CHECK(product({0, split, rows}) == whole);
+                }
+            }
+            b.k->weight_destroy(b.ctx, w);
         }
     }
 }
