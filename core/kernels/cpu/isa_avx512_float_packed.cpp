@@ -145,7 +145,7 @@ constexpr int64_t kTilesPerBlock = 8;
 constexpr int64_t kKChunk = 256;
 // Groups per GEMV step: four independent accumulator chains hide the FMA latency.
 constexpr int kGemvGroups = 4;
-// Groups per GEMM step: 2 groups x 8 rows = 16 accumulators.
+// Groups per BF16 GEMM step: 2 groups x 8 rows = 16 accumulators.
 constexpr int kGemmGroups = 2;
 
 // Calls body(std::integral_constant<int, G>) for a count G in 1..kMax (groups of a run, or rows of a tile).
@@ -209,24 +209,34 @@ void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_
         return;
     }
     constexpr int NX = int(kActTileRows);
+    // A step's register tile: kStepRows of a tile's rows x kStepGroups groups (16 accumulators). F16 takes a whole
+    // band (4 rows x 4 groups): a pair of an F16 band's groups fills only every other cache line of the band's
+    // columns, and the lines of the other pair the prefetchers bring along crowd the chunk out of L1 (pp128 -15%).
+    constexpr int kStepRows = D == LLMATC_DTYPE_F16 ? 4 : NX;
+    constexpr int kStepGroups = D == LLMATC_DTYPE_F16 ? 4 : kGemmGroups;
     const int64_t tiles = act_tiles(p.n);
-    // Loop order: a block of tiles, then a chunk of columns, then the group pairs, then the tiles. The block's x
-    // chunk (8 tiles x 256 columns, 64 KiB) stays in L2 while every pair passes; a pair's chunk (16 KiB) stays in L1
-    // while the tiles pass; the block's partial sums in y (64 rows x the range) stay in L2 between chunks.
+    // Loop order: a block of tiles, then a chunk of columns, then the runs of groups, then the tiles. The block's x
+    // chunk (8 tiles x 256 columns, 64 KiB) stays in L2 while every run passes; a run's chunk (16 KiB for a BF16
+    // pair, 32 KiB for an F16 band) stays in L1 while the tiles pass; the block's partial sums in y (64 rows x the
+    // range) stay in L2 between chunks.
     for (int64_t t0 = 0; t0 < tiles; t0 += kTilesPerBlock) {
         for (int64_t k0 = 0; k0 < K; k0 += kKChunk) {
             const int64_t kc = std::min(kKChunk, K - k0);
-            for_each_run(kGemmGroups, [&](int64_t r, const GroupRun& run, int groups, int valid_last) {
+            for_each_run(kStepGroups, [&](int64_t r, const GroupRun& run, int groups, int valid_last) {
                 const GroupRun chunk = at_chunk(run, k0);
                 for (int64_t t = t0; t < std::min(tiles, t0 + kTilesPerBlock); ++t) {
-                    float* y = p.y + t * NX * p.rows + r;
-                    const int valid_x = int(std::min<int64_t>(NX, p.n - t * NX));
-                    with_count<kGemmGroups>(groups, [&](auto ng) {
-                        with_count<NX>(valid_x, [&](auto nx) {
-                            chunk_tile<D, kBf16Dot, decltype(nx)::value, decltype(ng)::value, NX>(
-                                tile_chunk(NX, t, k0), kc, chunk, y, p.rows, valid_x, valid_last, k0 > 0);
+                    for (int64_t i0 = 0; i0 < NX && t * NX + i0 < p.n; i0 += kStepRows) {
+                        float* y = p.y + (t * NX + i0) * p.rows + r;
+                        const int valid_x = int(std::min<int64_t>(kStepRows, p.n - t * NX - i0));
+                        // Rows i0.. of the tile: their values sit i0 words into each column's (or pair's) group.
+                        const void* xt = static_cast<const uint32_t*>(tile_chunk(NX, t, k0)) + i0;
+                        with_count<kStepGroups>(groups, [&](auto ng) {
+                            with_count<kStepRows>(valid_x, [&](auto nx) {
+                                chunk_tile<D, kBf16Dot, decltype(nx)::value, decltype(ng)::value, NX>(
+                                    xt, kc, chunk, y, p.rows, valid_x, valid_last, k0 > 0);
+                            });
                         });
-                    });
+                    }
                 }
             });
         }
