@@ -15,8 +15,8 @@
 //         pair — the operand order of vdpbf16ps and, 16 pairs at a time, AMX's B tile; an odd last column is paired
 //         with a zero. Groups follow each other (bands of one group).
 // Either way a group's data is a sequence of units (F16: one column, 32 bytes; BF16: one column pair, 64 bytes),
-// float_packed_group_place's unit_stride bytes apart, and group g's data ends where group g + 1's begins in the
-// total (the weight is as many bytes as its groups).
+// float_packed_group_place's unit_stride bytes apart; band b starts after the groups of the bands before it, so the
+// weight is as many bytes as its groups, with no padding between bands.
 #pragma once
 
 #include <cstdint>

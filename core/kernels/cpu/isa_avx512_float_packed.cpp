@@ -1,8 +1,8 @@
 // core/kernels/cpu/isa_avx512_float_packed.cpp — AVX-512 matmul for F16 / BF16 weights in the 16-row interleaved
-// layout (float_packed.h): outer-product register tiles over tiled activations, 8 rows for prefill and 1 for
-// decode's streaming GEMV (the same per-row arithmetic, so batching never changes a result), and vdpbf16ps for BF16
-// weights with BF16 activations. Compiled with AVX-512 (+BF16) flags; called only
-// on such CPUs (the BF16 dot product only where the CPU has AVX512-BF16).
+// layout (float_packed.h): outer-product register tiles over tiled activations, for prefill 8 rows x 2 groups (BF16)
+// or 4 rows x an F16 band's 4 groups, and 1 row for decode's streaming GEMV (the same per-row arithmetic, so
+// batching never changes a result), and vdpbf16ps for BF16 weights with BF16 activations. Compiled with AVX-512
+// (+BF16) flags; called only on such CPUs (the BF16 dot product only where the CPU has AVX512-BF16).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -210,8 +210,9 @@ void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_
     }
     constexpr int NX = int(kActTileRows);
     // A step's register tile: kStepRows of a tile's rows x kStepGroups groups (16 accumulators). F16 takes a whole
-    // band (4 rows x 4 groups): a pair of an F16 band's groups fills only every other cache line of the band's
-    // columns, and the lines of the other pair the prefetchers bring along crowd the chunk out of L1 (pp128 -15%).
+    // band (4 rows x 4 groups) and so reads the band's columns whole: with 8 rows x 2 groups, a step read every other
+    // cache line of them, and prefill ran ~15% slower (pp128, 1.1B model; probably the other pair's lines, brought
+    // in by the prefetchers, pushing the chunk out of L1).
     constexpr int kStepRows = D == LLMATC_DTYPE_F16 ? 4 : NX;
     constexpr int kStepGroups = D == LLMATC_DTYPE_F16 ? 4 : kGemmGroups;
     const int64_t tiles = act_tiles(p.n);
