@@ -58,7 +58,8 @@ struct GroupRun {
 };
 
 // The product of NX activation rows and a run of NG groups over one chunk of kc columns (xt and run.first point at
-// its first column), into y (rows of ldy floats), added to y when `accumulate`.
+// its first column), into y (rows of ldy floats), added to y when `accumulate`. When `stream` (the run's weights
+// come from memory, read once in order), the lines ahead along the run are prefetched.
 //
 // Activations are tiled: per column k, the tile's SX rows' values side by side (F32: xt[k * SX + i]); with BF16
 // pairs (kBf16Dot), per column pair p the rows' pairs (xt[p * SX + i]) and one vdpbf16ps per pair. SX is 1 for
@@ -68,7 +69,7 @@ struct GroupRun {
 // on NX, SX, NG, the layout or the other rows, so a request's tokens are the same alone and in any batch.
 template <llmatc_dtype D, bool kBf16Dot, int NX, int NG, int SX>
 void chunk_tile(const void* xt_raw, int64_t kc, const GroupRun& run, float* y, int64_t ldy, int valid_x,
-                int valid_last, bool accumulate) {
+                int valid_last, bool accumulate, bool stream) {
     __m512 acc[NX][NG];
     for (int i = 0; i < NX; ++i)
         for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_setzero_ps();
@@ -77,7 +78,7 @@ void chunk_tile(const void* xt_raw, int64_t kc, const GroupRun& run, float* y, i
     constexpr int64_t kUnit = float_packed_unit_bytes(D);
     constexpr int64_t kColumnsPerUnit = D == LLMATC_DTYPE_F16 ? 1 : 2;
     auto prefetch = [&](int64_t k) {
-        if constexpr (SX == 1) {  // the GEMV streams its groups from memory once; the GEMM reuses them from L1/L2
+        if (stream) {
             const int64_t unit = k / kColumnsPerUnit, units = kPrefetchColumns / kColumnsPerUnit;
             if (unit_stride == NG * group_step) {  // the run's units side by side: one stream (a whole band)
                 prefetch_stream(chunk + unit * unit_stride, units * unit_stride);
@@ -143,6 +144,9 @@ constexpr int64_t kTilesPerBlock = 8;
 // rounding close to a blocked reduction's rather than one long running sum's. Even, so BF16 column pairs never
 // straddle chunks; a multiple of kPrefetchColumns.
 constexpr int64_t kKChunk = 256;
+// A block of activation tiles at most this large (bytes) is computed run by run (every chunk of a run, then the next
+// run) rather than chunk by chunk: it stays in L2 whole while the weights stream past once, in order.
+constexpr int64_t kRunMajorActivationBytes = 384 << 10;
 // Groups per GEMV step: four independent accumulator chains hide the FMA latency.
 constexpr int kGemvGroups = 4;
 // Groups per BF16 GEMM step: 2 groups x 8 rows = 16 accumulators.
@@ -202,7 +206,7 @@ void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_
                 const int64_t kc = std::min(kKChunk, K - k0);
                 with_count<kGemvGroups>(groups, [&](auto ng) {
                     chunk_tile<D, kBf16Dot, 1, decltype(ng)::value, 1>(tile_chunk(1, 0, k0), kc, at_chunk(run, k0),
-                                                                    p.y + r, p.rows, 1, valid_last, k0 > 0);
+                                                                    p.y + r, p.rows, 1, valid_last, k0 > 0, true);
                 });
             }
         });
@@ -216,29 +220,48 @@ void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_
     constexpr int kStepRows = D == LLMATC_DTYPE_F16 ? 4 : NX;
     constexpr int kStepGroups = D == LLMATC_DTYPE_F16 ? 4 : kGemmGroups;
     const int64_t tiles = act_tiles(p.n);
-    // Loop order: a block of tiles, then a chunk of columns, then the runs of groups, then the tiles. The block's x
-    // chunk (8 tiles x 256 columns, 64 KiB) stays in L2 while every run passes; a run's chunk (16 KiB for a BF16
-    // pair, 32 KiB for an F16 band) stays in L1 while the tiles pass; the block's partial sums in y (64 rows x the
-    // range) stay in L2 between chunks.
+    // Rows i0.. of tile t over a run's chunk k0 (its place `chunk`), in steps of kStepRows rows.
+    auto tile_steps = [&](int64_t t, int64_t k0, int64_t kc, const GroupRun& chunk, int64_t r, int groups,
+                          int valid_last, bool stream) {
+        for (int64_t i0 = 0; i0 < NX && t * NX + i0 < p.n; i0 += kStepRows) {
+            float* y = p.y + (t * NX + i0) * p.rows + r;
+            const int valid_x = int(std::min<int64_t>(kStepRows, p.n - t * NX - i0));
+            // Rows i0.. of the tile: their values sit i0 words into each column's (or pair's) group.
+            const void* xt = static_cast<const uint32_t*>(tile_chunk(NX, t, k0)) + i0;
+            with_count<kStepGroups>(groups, [&](auto ng) {
+                with_count<kStepRows>(valid_x, [&](auto nx) {
+                    chunk_tile<D, kBf16Dot, decltype(nx)::value, decltype(ng)::value, NX>(
+                        xt, kc, chunk, y, p.rows, valid_x, valid_last, k0 > 0, stream && i0 == 0);
+                });
+            });
+        }
+    };
+    // Bytes of one tile's activations (F32, or BF16 pairs): both 4 bytes per row and column (pair).
+    const int64_t tile_bytes = NX * (kBf16Dot ? (K + 1) / 2 : K) * 4;
     for (int64_t t0 = 0; t0 < tiles; t0 += kTilesPerBlock) {
+        const int64_t t1 = std::min(tiles, t0 + kTilesPerBlock);
+        if ((t1 - t0) * tile_bytes <= kRunMajorActivationBytes) {
+            // The block's activations (a few rows: batched decode) stay in L2 whole: each run takes every chunk in
+            // turn, so its weights stream from memory in order, prefetched, as in the GEMV; the tiles after the
+            // first reuse each chunk from L1.
+            for_each_run(kStepGroups, [&](int64_t r, const GroupRun& run, int groups, int valid_last) {
+                for (int64_t k0 = 0; k0 < K; k0 += kKChunk) {
+                    const int64_t kc = std::min(kKChunk, K - k0);
+                    const GroupRun chunk = at_chunk(run, k0);
+                    for (int64_t t = t0; t < t1; ++t) tile_steps(t, k0, kc, chunk, r, groups, valid_last, t == t0);
+                }
+            });
+            continue;
+        }
+        // Many rows (prefill): a chunk of columns, then the runs of groups, then the tiles. The block's x chunk
+        // (8 tiles x 256 columns, 64 KiB) stays in L2 while every run passes; a run's chunk (16 KiB for a BF16 pair,
+        // 32 KiB for an F16 band) stays in L1 while the tiles pass; the block's partial sums in y (64 rows x the
+        // range) stay in L2 between chunks.
         for (int64_t k0 = 0; k0 < K; k0 += kKChunk) {
             const int64_t kc = std::min(kKChunk, K - k0);
             for_each_run(kStepGroups, [&](int64_t r, const GroupRun& run, int groups, int valid_last) {
                 const GroupRun chunk = at_chunk(run, k0);
-                for (int64_t t = t0; t < std::min(tiles, t0 + kTilesPerBlock); ++t) {
-                    for (int64_t i0 = 0; i0 < NX && t * NX + i0 < p.n; i0 += kStepRows) {
-                        float* y = p.y + (t * NX + i0) * p.rows + r;
-                        const int valid_x = int(std::min<int64_t>(kStepRows, p.n - t * NX - i0));
-                        // Rows i0.. of the tile: their values sit i0 words into each column's (or pair's) group.
-                        const void* xt = static_cast<const uint32_t*>(tile_chunk(NX, t, k0)) + i0;
-                        with_count<kStepGroups>(groups, [&](auto ng) {
-                            with_count<kStepRows>(valid_x, [&](auto nx) {
-                                chunk_tile<D, kBf16Dot, decltype(nx)::value, decltype(ng)::value, NX>(
-                                    xt, kc, chunk, y, p.rows, valid_x, valid_last, k0 > 0);
-                            });
-                        });
-                    }
-                }
+                for (int64_t t = t0; t < t1; ++t) tile_steps(t, k0, kc, chunk, r, groups, valid_last, false);
             });
         }
     }

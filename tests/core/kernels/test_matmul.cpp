@@ -2,6 +2,7 @@
 // BF16 and block-quantized weights, against the naive reference.
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 #include "kernels/cpu/cpu_weight.h"
 #include "kernels/cpu/quant_blocks.h"
@@ -20,10 +21,11 @@ struct Shape {
     int64_t rows, cols, n;
 };
 
-// Odd sizes exercise every tail path; n > 64 crosses an x block; n == 1 is the GEMV path.
-const Shape kFloatShapes[] = {{1, 1, 1},   {7, 13, 1},   {37, 67, 3},  {64, 128, 5}, {130, 257, 1},
-                              {33, 96, 70}, {256, 512, 9}, {19, 2048, 1}, {9, 31, 4},  {48, 33, 13},
-                              {17, 64, 137}};
+// Odd sizes exercise every tail path; n > 64 crosses an x block; n == 1 is the GEMV path; [40, 2048] x 72 takes the
+// packed GEMM's chunk-by-chunk order for its first 64 rows (the rest of the shapes its run-by-run order).
+const Shape kFloatShapes[] = {{1, 1, 1},   {7, 13, 1},   {37, 67, 3},  {64, 128, 5},  {130, 257, 1},
+                              {33, 96, 70}, {256, 512, 9}, {19, 2048, 1}, {9, 31, 4},   {48, 33, 13},
+                              {17, 64, 137}, {40, 2048, 72}};
 const Shape kBlockShapes[] = {{1, 32, 1},   {9, 64, 3},   {37, 160, 1}, {70, 256, 7},
                               {16, 96, 66}, {130, 512, 1}, {48, 64, 4},  {33, 2048, 1}};
 
@@ -340,8 +342,11 @@ TEST_CASE("a row's product does not depend on the other rows in the batch (bitwi
     // The serving engine batches one request's tokens with others'; greedy decoding must give the same tokens
     // either way, so every kernel computes row i of y the same way whatever n is.
     std::mt19937 rng(404);
-    const int64_t rows = 40, cols = 512;
-    const int64_t counts[] = {1, 2, 5, 8, 9, 16, 17, 33};  // the largest last
+    // 2048 columns and 65 rows: the packed F16 / BF16 GEMM takes its first block of 8 activation tiles chunk by
+    // chunk and the last, small one run by run (isa_avx512_float_packed.cpp).
+    const int64_t rows = 40;
+    const int64_t counts[] = {1, 2, 5, 8, 9, 16, 17, 33, 65};  // the largest last
+    const int64_t largest = counts[std::size(counts) - 1];
     for (cpu::Isa isa : available_isas()) {
         for (int mode : {0, 1, 2}) {  // F32 activations; BF16 ones; BF16 ones on AMX (where the CPU has it)
             const bool bf16_activations = mode > 0;
@@ -351,30 +356,33 @@ TEST_CASE("a row's product does not depend on the other rows in the batch (bitwi
             options.amx = mode == 2;
             auto owner = cpu::create_cpu_backend_for_isa(3, isa, options);
             const llmatc_kernels* k = owner->table();
-            for (llmatc_dtype storage : {LLMATC_DTYPE_F32, LLMATC_DTYPE_F16, LLMATC_DTYPE_BF16, LLMATC_DTYPE_Q8_0,
-                                         LLMATC_DTYPE_Q4_0, LLMATC_DTYPE_Q4_K}) {
-                const EncodedTensor t = encode(random_vector(rng, size_t(rows * cols)), LLMATC_DTYPE_F32);
-                const llmatc_tensor_view view = make_view(t, {rows, cols});
-                llmatc_weight* w = nullptr;
-                LLMATC_REQUIRE_OK(k->weight_create(k->ctx, &view, storage, &w));
-                const std::vector<float> x = random_vector(rng, size_t(counts[7] * cols));
-                std::vector<std::vector<float>> alone;
-                for (int64_t i = 0; i < counts[7]; ++i) {
-                    std::vector<float> y = poisoned(size_t(rows));
-                    LLMATC_REQUIRE_OK(k->matmul(k->ctx, w, x.data() + i * cols, 1, y.data()));
-                    alone.push_back(y);
-                }
-                for (int64_t n : counts) {
-                    std::vector<float> y = poisoned(size_t(n * rows));
-                    LLMATC_REQUIRE_OK(k->matmul(k->ctx, w, x.data(), n, y.data()));
-                    for (int64_t i = 0; i < n; ++i) {
-                        INFO(cpu::isa_name(isa) << " activations mode " << mode << " "
-                                                << cpu::dtype_name(storage) << " n " << n << " row " << i);
-                        const std::vector<float> row(y.begin() + i * rows, y.begin() + (i + 1) * rows);
-                        CHECK(row == alone[size_t(i)]);
+            for (int64_t cols : {512, 2048}) {
+                for (llmatc_dtype storage : {LLMATC_DTYPE_F32, LLMATC_DTYPE_F16, LLMATC_DTYPE_BF16,
+                                             LLMATC_DTYPE_Q8_0, LLMATC_DTYPE_Q4_0, LLMATC_DTYPE_Q4_K}) {
+                    const EncodedTensor t = encode(random_vector(rng, size_t(rows * cols)), LLMATC_DTYPE_F32);
+                    const llmatc_tensor_view view = make_view(t, {rows, cols});
+                    llmatc_weight* w = nullptr;
+                    LLMATC_REQUIRE_OK(k->weight_create(k->ctx, &view, storage, &w));
+                    const std::vector<float> x = random_vector(rng, size_t(largest * cols));
+                    std::vector<std::vector<float>> alone;
+                    for (int64_t i = 0; i < largest; ++i) {
+                        std::vector<float> y = poisoned(size_t(rows));
+                        LLMATC_REQUIRE_OK(k->matmul(k->ctx, w, x.data() + i * cols, 1, y.data()));
+                        alone.push_back(y);
                     }
+                    for (int64_t n : counts) {
+                        std::vector<float> y = poisoned(size_t(n * rows));
+                        LLMATC_REQUIRE_OK(k->matmul(k->ctx, w, x.data(), n, y.data()));
+                        for (int64_t i = 0; i < n; ++i) {
+                            INFO(cpu::isa_name(isa) << " activations mode " << mode << " "
+                                                    << cpu::dtype_name(storage) << " cols " << cols << " n " << n
+                                                    << " row " << i);
+                            const std::vector<float> row(y.begin() + i * rows, y.begin() + (i + 1) * rows);
+                            CHECK(row == alone[size_t(i)]);
+                        }
+                    }
+                    k->weight_destroy(k->ctx, w);
                 }
-                k->weight_destroy(k->ctx, w);
             }
         }
     }
