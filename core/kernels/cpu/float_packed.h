@@ -36,6 +36,8 @@ uint64_t float_packed_weight_bytes(llmatc_dtype dtype, int64_t rows, int64_t col
 constexpr int64_t kF16BandGroups = 4;
 // Bytes of one unit of a group (F16: a column of 16 rows; BF16: a column pair of 16 rows).
 constexpr int64_t float_packed_unit_bytes(llmatc_dtype dtype) { return dtype == LLMATC_DTYPE_F16 ? 32 : 64; }
+// Columns one unit covers (F16: 1; BF16: a pair).
+constexpr int64_t float_packed_unit_columns(llmatc_dtype dtype) { return dtype == LLMATC_DTYPE_F16 ? 1 : 2; }
 
 // Where group `group` of a packed [rows, cols] weight lives: its first unit at `offset` bytes from the weight's
 // start, each next unit `unit_stride` bytes further on. Groups of one band are unit_bytes apart at the same unit.

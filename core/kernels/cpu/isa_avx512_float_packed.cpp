@@ -76,7 +76,7 @@ void chunk_tile(const void* xt_raw, int64_t kc, const GroupRun& run, float* y, i
     const uint8_t* chunk = run.first;
     const int64_t group_step = run.group_step, unit_stride = run.unit_stride;
     constexpr int64_t kUnit = float_packed_unit_bytes(D);
-    constexpr int64_t kColumnsPerUnit = D == LLMATC_DTYPE_F16 ? 1 : 2;
+    constexpr int64_t kColumnsPerUnit = float_packed_unit_columns(D);
     auto prefetch = [&](int64_t k) {
         if (stream) {
             const int64_t unit = k / kColumnsPerUnit, units = kPrefetchColumns / kColumnsPerUnit;
@@ -111,7 +111,6 @@ void chunk_tile(const void* xt_raw, int64_t kc, const GroupRun& run, float* y, i
         for (; pair < pairs; ++pair) step(pair);
     } else {
         const auto* xt = static_cast<const float*>(xt_raw);
-        constexpr int kStep = D == LLMATC_DTYPE_F16 ? 1 : 2;
         auto step = [&](int64_t k) {
             __m512 lo[NG], hi[NG];
             for (int g = 0; g < NG; ++g) load_weights<D>(chunk + g * group_step, unit_stride, k, lo[g], hi[g]);
@@ -130,9 +129,9 @@ void chunk_tile(const void* xt_raw, int64_t kc, const GroupRun& run, float* y, i
         int64_t k = 0;
         for (; k + kPrefetchColumns <= kc; k += kPrefetchColumns) {
             prefetch(k);
-            for (int64_t j = 0; j < kPrefetchColumns; j += kStep) step(k + j);
+            for (int64_t j = 0; j < kPrefetchColumns; j += kColumnsPerUnit) step(k + j);
         }
-        for (; k < kc; k += kStep) step(k);
+        for (; k < kc; k += kColumnsPerUnit) step(k);
     }
     store_tile<NX, NG>(acc, y, ldy, valid_x, valid_last, accumulate);
 }
@@ -169,7 +168,7 @@ void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_
     const int64_t K = p.cols;
     const auto* w = static_cast<const uint8_t*>(p.w);
     constexpr int64_t kUnit = float_packed_unit_bytes(D);
-    constexpr int64_t kColumnsPerUnit = D == LLMATC_DTYPE_F16 ? 1 : 2;
+    constexpr int64_t kColumnsPerUnit = float_packed_unit_columns(D);
     // Groups a run may span: an F16 run stays inside its band, whose groups interleave; BF16 groups follow each other.
     constexpr int64_t kBandGroups = D == LLMATC_DTYPE_F16 ? kF16BandGroups : INT64_MAX;
     const int64_t group_step = D == LLMATC_DTYPE_F16 ? kUnit : float_packed_group_bytes(D, K);
