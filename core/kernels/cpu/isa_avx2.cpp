@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "kernels/cpu/isa_avx2_quant.h"
 #include "kernels/cpu/isa_simd_impl.h"
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/simd_exp.h"
@@ -42,7 +43,11 @@ void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
         case LLMATC_DTYPE_F32: simd::matmul_rows_typed<Avx2, LLMATC_DTYPE_F32>(p, row_begin, row_end); return;
         case LLMATC_DTYPE_F16: simd::matmul_rows_typed<Avx2, LLMATC_DTYPE_F16>(p, row_begin, row_end); return;
         case LLMATC_DTYPE_BF16: simd::matmul_rows_typed<Avx2, LLMATC_DTYPE_BF16>(p, row_begin, row_end); return;
-        default: isa_kernels_scalar().matmul_rows(p, row_begin, row_end); return;
+        default:
+            // Packed Q8_0 / Q4_0 / Q4_K: isa_avx2_quant.cpp; Q5_K and Q6_K (read in place) still run the scalar loops.
+            if (avx2_packed_quant_matmul(p, row_begin, row_end)) return;
+            isa_kernels_scalar().matmul_rows(p, row_begin, row_end);
+            return;
     }
 }
 
@@ -73,8 +78,8 @@ const IsaKernels& isa_kernels_avx2() {
                                     matmul_rows,
                                     quantize_row_q8_0,
                                     false,
-                                    false,
-                                    nullptr,
+                                    true,
+                                    avx2_quantize_act_row,
                                     false,
                                     silu_mul};
     return kernels;

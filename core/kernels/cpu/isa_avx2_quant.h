@@ -1,0 +1,18 @@
+// core/kernels/cpu/isa_avx2_quant.h — entry points of the AVX2 kernels for block-quantized weights repacked at load
+// (Q8_0 / Q4_0 / Q4_K in the 16-row interleaved layouts), called from the AVX2 kernel table.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/cpu/isa_kernels.h"
+
+namespace llmatc::cpu {
+
+// matmul_rows for a packed Q8_0 / Q4_0 weight (p.x_q8 in quant_packed.h's activation format) or a packed Q4_K one
+// (p.x_q8 holding BlockQ8K rows); row_begin is a multiple of 16. Returns false, computing nothing, for any other
+// dtype or an unpacked weight.
+bool avx2_packed_quant_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
+// quantize_act_row for those kernels: the same bytes as quantize_act_row_ref.
+void avx2_quantize_act_row(const float* x, void* out, int64_t cols);
+
+}  // namespace llmatc::cpu
