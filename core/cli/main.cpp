@@ -40,7 +40,8 @@ void print_usage(std::FILE* out) {
                  "\nEnvironment:\n"
                  "  LLMATC_PLUGIN_PATH   extra plugin directories, colon-separated (searched first)\n"
                  "  LLMATC_HOME          state folder for clusters and keys (default ~/.llm-atc)\n"
-                 "  LLMATC_LOG_LEVEL     debug | info | warn | error (default info)\n");
+                 "  LLMATC_LOG_LEVEL     debug | info | warn | error (default info)\n"
+                 "  LLMATC_CPU_ISA       scalar | avx2 | avx512: CPU kernels of a lower level than this CPU's best\n");
 }
 
 }  // namespace

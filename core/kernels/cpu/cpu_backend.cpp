@@ -165,13 +165,27 @@ namespace llmatc {
 
 // Prefill with BF16 weights rounds its activations to BF16 (as transformers' BF16 arithmetic and llama.cpp do);
 // LLMATC_BF16_ACTIVATIONS=0 keeps them F32 (the exact upcast), a choice made by whoever runs the process.
+// LLMATC_CPU_ISA=scalar|avx2|avx512 picks a lower instruction-set level than the CPU's best (to run, test or
+// measure the kernels an older CPU would get); a level this CPU lacks, or an unknown name, is refused.
 std::unique_ptr<KernelBackend> create_cpu_backend(int n_threads) {
+    cpu::Isa isa = cpu::best_isa();
+    if (const char* wanted = std::getenv("LLMATC_CPU_ISA"); wanted && *wanted) {
+        bool known = false;
+        for (cpu::Isa level : {cpu::Isa::scalar, cpu::Isa::avx2, cpu::Isa::avx512})
+            if (std::string(wanted) == cpu::isa_name(level)) {
+                isa = level;
+                known = true;
+            }
+        if (!known)
+            throw Error(LLMATC_ERR_INVALID_ARGUMENT, std::string("LLMATC_CPU_ISA='") + wanted +
+                                                         "' is not one of scalar, avx2, avx512");
+    }
     cpu::CpuBackendOptions options;
     const char* bf16 = std::getenv("LLMATC_BF16_ACTIVATIONS");
     options.bf16_activations = !(bf16 && std::string(bf16) == "0");
     const char* amx = std::getenv("LLMATC_AMX");
     options.amx = !(amx && std::string(amx) == "0");
-    return cpu::create_cpu_backend_for_isa(n_threads, cpu::best_isa(), options);
+    return cpu::create_cpu_backend_for_isa(n_threads, isa, options);
 }
 
 }  // namespace llmatc
