@@ -130,6 +130,42 @@ TEST_CASE("matmul with Q8_0 and Q4_0 weights matches the reference on the quanti
     }
 }
 
+TEST_CASE("every ISA that packs quantized weights gives the same bits for Q8_0, Q4_0 and Q4_K", "[matmul][quant]") {
+    // The AVX2 kernels form the AVX-512 VNNI kernels' integers with other instructions and then take the same F32
+    // steps lane for lane (isa_avx2_quant.cpp): a model gives the same tokens on either CPU.
+    std::mt19937 rng(2718);
+    std::vector<cpu::Isa> packing;
+    for (cpu::Isa isa : available_isas())
+        if (cpu::isa_kernels(isa).packs_quantized) packing.push_back(isa);
+    if (packing.size() < 2) {
+        WARN("fewer than two ISAs with packed quantized kernels on this CPU: nothing to compare");
+        return;
+    }
+    const Shape shapes[] = {{1, 256, 1}, {37, 512, 3}, {70, 256, 7}, {16, 768, 66}, {33, 2048, 1}};
+    for (llmatc_dtype storage : {LLMATC_DTYPE_Q8_0, LLMATC_DTYPE_Q4_0, LLMATC_DTYPE_Q4_K}) {
+        for (const Shape& s : shapes) {
+            const EncodedTensor t = encode(random_vector(rng, size_t(s.rows * s.cols)), LLMATC_DTYPE_F32);
+            const llmatc_tensor_view view = make_view(t, {s.rows, s.cols});
+            const std::vector<float> x = random_vector(rng, size_t(s.n * s.cols), -3.0f, 3.0f);
+            std::vector<std::vector<float>> results;
+            for (cpu::Isa isa : packing) {
+                TestBackend b(2, isa);
+                llmatc_weight* w = nullptr;
+                LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, storage, &w));
+                REQUIRE(w->packed);
+                results.push_back(run_matmul(b, w, x, s.n));
+                b.k->weight_destroy(b.ctx, w);
+            }
+            for (size_t i = 1; i < packing.size(); ++i) {
+                INFO(cpu::dtype_name(storage) << " shape [" << s.rows << ", " << s.cols << "] n " << s.n << ": "
+                                              << cpu::isa_name(packing[i]) << " against "
+                                              << cpu::isa_name(packing[0]));
+                CHECK(results[i] == results[0]);
+            }
+        }
+    }
+}
+
 TEST_CASE("Q8_0 and Q4_0 sources are kept zero-copy or dequantized to F32", "[matmul][quant]") {
     std::mt19937 rng(5);
     TestBackend b(2, cpu::best_isa());
