@@ -1,6 +1,6 @@
 // core/kernels/cpu/isa_avx512_q4k.cpp — Q4_K weights in the 16-row interleaved layout (quant_q4_k_packed.h) times
 // BlockQ8K activations with AVX-512 VNNI integer dot products. Compiled with the AVX-512 flags only; called only
-// when the CPU has AVX-512 F/BW/VL and VNNI (the only case in which Q4_K weights are packed).
+// when the CPU has AVX-512 F/BW/VL and VNNI (AVX2 tables read the same layout in isa_avx2_quant.cpp).
 #include <immintrin.h>
 
 #include <algorithm>

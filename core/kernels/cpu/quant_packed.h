@@ -1,5 +1,5 @@
 // core/kernels/cpu/quant_packed.h — the interleaved layout Q8_0 / Q4_0 weights are repacked into at load for the
-// VNNI kernels, and the activation format those kernels read; scalar pack / unpack / quantize routines.
+// VNNI and AVX2 kernels, and the activation format those kernels read; scalar pack / unpack / quantize routines.
 //
 // Why: in GGUF order a row's blocks are contiguous, so a kernel dotting one activation block with 16 weight rows
 // must reduce 16 vectors horizontally and convert 16 scales one by one. Interleaving 16 rows puts row r's partial

@@ -1,5 +1,5 @@
 // core/kernels/cpu/quant_q4_k_packed.h — the 16-row interleaved layout Q4_K weights are repacked into at load for
-// the VNNI kernel, with its scalar pack / unpack routines.
+// the VNNI and AVX2 kernels, with its scalar pack / unpack routines.
 //
 // Why: row by row, a Q4_K kernel reduces every row's sums horizontally and unpacks each super-block's 6-bit scales
 // with scalar bit operations, which made it compute-bound below the memory bandwidth. Interleaving 16 rows puts
