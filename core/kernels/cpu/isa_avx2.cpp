@@ -44,8 +44,9 @@ void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
         case LLMATC_DTYPE_F16: simd::matmul_rows_typed<Avx2, LLMATC_DTYPE_F16>(p, row_begin, row_end); return;
         case LLMATC_DTYPE_BF16: simd::matmul_rows_typed<Avx2, LLMATC_DTYPE_BF16>(p, row_begin, row_end); return;
         case LLMATC_DTYPE_Q6_K: matmul_rows_q6_k_avx2(p, row_begin, row_end); return;
+        case LLMATC_DTYPE_Q5_K: matmul_rows_q5_k_avx2(p, row_begin, row_end); return;
         default:
-            // Packed Q8_0 / Q4_0 / Q4_K: isa_avx2_quant.cpp; Q5_K (read in place) still runs the scalar loops.
+            // Packed Q8_0 / Q4_0 / Q4_K: isa_avx2_quant.cpp.
             if (avx2_packed_quant_matmul(p, row_begin, row_end)) return;
             isa_kernels_scalar().matmul_rows(p, row_begin, row_end);
             return;
