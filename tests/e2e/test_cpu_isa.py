@@ -24,7 +24,10 @@ LEVELS = ["scalar", "avx2", "avx512"]
 
 
 def generate(isa, prompt_ids, quantization, dump):
-    env = {**os.environ, "LLMATC_CPU_ISA": isa} if isa else dict(os.environ)
+    """Runs greedy generation on level `isa` (None: the CPU's best), dumping the prompt's logits to `dump`."""
+    env = {k: v for k, v in os.environ.items() if k != "LLMATC_CPU_ISA"}
+    if isa:
+        env["LLMATC_CPU_ISA"] = isa
     proc = subprocess.run([str(BUILD_DIR / "llm-atc"), "generate", "--model", str(MODEL_DIR), "--threads", "2",
                            "--prompt-ids", ",".join(map(str, prompt_ids)), "--temperature", "0",
                            "--max-tokens", str(REFERENCE["n_new_tokens"]), "--json", "--quantization", quantization,
@@ -33,11 +36,11 @@ def generate(isa, prompt_ids, quantization, dump):
 
 
 def supported(isa, tmp_path):
+    """Skips the test when this CPU cannot run level `isa`."""
     proc = generate(isa, REFERENCE["cases"][0]["prompt_ids"], "f32", tmp_path / "probe.json")
     if proc.returncode != 0 and "this CPU cannot run" in proc.stderr:
         pytest.skip(f"this CPU cannot run the {isa} kernels")
     assert proc.returncode == 0, proc.stderr
-    return True
 
 
 @pytest.mark.parametrize("isa", LEVELS)
