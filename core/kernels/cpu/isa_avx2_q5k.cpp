@@ -6,7 +6,9 @@
 #include <algorithm>
 
 #include "kernels/cpu/fp16.h"
+#include "kernels/cpu/isa_avx2_k_quants.h"
 #include "kernels/cpu/isa_avx2_quant.h"
+#include "kernels/cpu/k_quant_row_tiles.h"
 #include "kernels/cpu/quant_q5_k.h"
 #include "kernels/cpu/stream_prefetch.h"
 
@@ -38,13 +40,6 @@ inline void unpack_block(const BlockQ5_K& block, UnpackedBlock& u) {
     u.dmin = fp16_to_f32(block.dmin);
 }
 
-inline int32_t reduce_i32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    return _mm_cvtsi128_si32(s);
-}
-
 // NX activation rows times one weight row over every super-block; each weight block is unpacked once and reused
 // by the NX rows (prefill). The per-block integers and the F32 steps are the scalar kernel's.
 template <int NX>
@@ -71,7 +66,7 @@ void q5_k_tile(const BlockQ8K* x, int64_t blocks, const BlockQ5_K* w_row, float*
             }
             int32_t offset = 0;
             for (int s = 0; s < kQ4KSubBlocks; ++s) offset += int32_t(u.m[s]) * int32_t(xb.sums[s]);
-            acc[i] += xb.d * (u.d * float(reduce_i32(scaled)) - u.dmin * float(offset));
+            acc[i] += xb.d * (u.d * float(k_quant::reduce_i32_avx2(scaled)) - u.dmin * float(offset));
         }
     }
     for (int i = 0; i < NX; ++i) y[i * ldy] = acc[i];
@@ -80,21 +75,11 @@ void q5_k_tile(const BlockQ8K* x, int64_t blocks, const BlockQ5_K* w_row, float*
 }  // namespace
 
 void matmul_rows_q5_k_avx2(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
-    const int64_t blocks = p.cols / kQ5KBlock;
-    const auto* w = static_cast<const BlockQ5_K*>(p.w);
-    const auto* xq = static_cast<const BlockQ8K*>(p.x_q8);
-    // A block of activation rows stays in L2 while the weight rows pass over it.
-    constexpr int64_t kXBlockRows = 64;
-    for (int64_t xb = 0; xb < p.n; xb += kXBlockRows) {
-        const int64_t nb = std::min(kXBlockRows, p.n - xb);
-        for (int64_t r = row_begin; r < row_end; ++r) {
-            const BlockQ5_K* w_row = w + r * blocks;
-            float* y = p.y + xb * p.rows + r;
-            int64_t i = 0;
-            for (; i + 4 <= nb; i += 4) q5_k_tile<4>(xq + (xb + i) * blocks, blocks, w_row, y + i * p.rows, p.rows);
-            for (; i < nb; ++i) q5_k_tile<1>(xq + (xb + i) * blocks, blocks, w_row, y + i * p.rows, p.rows);
-        }
-    }
+    k_quant::matmul_rows_by_tiles<BlockQ5_K, BlockQ8K>(
+        p, row_begin, row_end, p.cols / kQ5KBlock,
+        [](auto nx, const BlockQ8K* x, int64_t blocks, const BlockQ5_K* w_row, float* y, int64_t ldy) {
+            q5_k_tile<decltype(nx)::value>(x, blocks, w_row, y, ldy);
+        });
 }
 
 }  // namespace llmatc::cpu

@@ -7,7 +7,9 @@
 #include <cstring>
 
 #include "kernels/cpu/fp16.h"
+#include "kernels/cpu/isa_avx2_k_quants.h"
 #include "kernels/cpu/isa_avx2_quant.h"
+#include "kernels/cpu/k_quant_row_tiles.h"
 #include "kernels/cpu/quant_q6_k.h"
 #include "kernels/cpu/stream_prefetch.h"
 
@@ -52,13 +54,6 @@ inline void unpack_block(const BlockQ6_K& block, UnpackedBlock& u) {
     u.d = fp16_to_f32(block.d);
 }
 
-inline int32_t reduce_i32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    return _mm_cvtsi128_si32(s);
-}
-
 // NX activation rows times one weight row over every super-block; each weight block is unpacked once and reused
 // by the NX rows (prefill). The per-block integer and the F32 steps are the scalar kernel's.
 template <int NX>
@@ -79,7 +74,7 @@ void q6_k_tile(const BlockQ8K16* x, int64_t blocks, const BlockQ6_K* w_row, floa
             }
             const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.sums));
             total = _mm256_sub_epi32(total, _mm256_slli_epi32(_mm256_madd_epi16(u.scales16, sums), 5));
-            acc[i] += xb.d * (u.d * float(reduce_i32(total)));
+            acc[i] += xb.d * (u.d * float(k_quant::reduce_i32_avx2(total)));
         }
     }
     for (int i = 0; i < NX; ++i) y[i * ldy] = acc[i];
@@ -88,21 +83,11 @@ void q6_k_tile(const BlockQ8K16* x, int64_t blocks, const BlockQ6_K* w_row, floa
 }  // namespace
 
 void matmul_rows_q6_k_avx2(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
-    const int64_t blocks = p.cols / kQ6KBlock;
-    const auto* w = static_cast<const BlockQ6_K*>(p.w);
-    const auto* xq = static_cast<const BlockQ8K16*>(p.x_q8);
-    // A block of activation rows stays in L2 while the weight rows pass over it.
-    constexpr int64_t kXBlockRows = 64;
-    for (int64_t xb = 0; xb < p.n; xb += kXBlockRows) {
-        const int64_t nb = std::min(kXBlockRows, p.n - xb);
-        for (int64_t r = row_begin; r < row_end; ++r) {
-            const BlockQ6_K* w_row = w + r * blocks;
-            float* y = p.y + xb * p.rows + r;
-            int64_t i = 0;
-            for (; i + 4 <= nb; i += 4) q6_k_tile<4>(xq + (xb + i) * blocks, blocks, w_row, y + i * p.rows, p.rows);
-            for (; i < nb; ++i) q6_k_tile<1>(xq + (xb + i) * blocks, blocks, w_row, y + i * p.rows, p.rows);
-        }
-    }
+    k_quant::matmul_rows_by_tiles<BlockQ6_K, BlockQ8K16>(
+        p, row_begin, row_end, p.cols / kQ6KBlock,
+        [](auto nx, const BlockQ8K16* x, int64_t blocks, const BlockQ6_K* w_row, float* y, int64_t ldy) {
+            q6_k_tile<decltype(nx)::value>(x, blocks, w_row, y, ldy);
+        });
 }
 
 }  // namespace llmatc::cpu

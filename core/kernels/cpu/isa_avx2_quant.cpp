@@ -28,19 +28,6 @@ inline __m256i broadcast_4_bytes(const int8_t* p) {
     return _mm256_set1_epi32(v);
 }
 
-// One activation row's view of the packed activation format (quant_packed.h).
-struct ActRow {
-    const int8_t* qs;
-    const float* scales;
-    const int32_t* sums;
-};
-
-inline ActRow act_row(const uint8_t* base, int64_t stride, int64_t cols, int64_t i) {
-    const auto* qs = reinterpret_cast<const int8_t*>(base + i * stride);
-    const auto* scales = reinterpret_cast<const float*>(qs + cols);
-    return {qs, scales, reinterpret_cast<const int32_t*>(scales + cols / kQuantBlock)};
-}
-
 // NX activation rows times one 16-row Q8_0 / Q4_0 group over all blocks. Half h of a 64-byte slice (32 bytes) is
 // rows 8h..8h+7; lane r of acc[i][h] is y[i][group row 8h + r].
 template <llmatc_dtype D, int NX>
@@ -48,8 +35,8 @@ inline void packed_tile(const uint8_t* act, int64_t act_stride, int64_t cols, in
                         float* y, int64_t ldy, int valid_rows) {
     const int64_t blocks = cols / kQuantBlock;
     const int64_t gb_bytes = D == LLMATC_DTYPE_Q8_0 ? 544 : 288;
-    ActRow x[NX];
-    for (int i = 0; i < NX; ++i) x[i] = act_row(act, act_stride, cols, x0 + i);
+    PackedActRow x[NX];
+    for (int i = 0; i < NX; ++i) x[i] = packed_act_row(act, act_stride, cols, x0 + i);
     __m256 acc[NX][2];
     for (int i = 0; i < NX; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
     const __m256i ones = _mm256_set1_epi16(1);

@@ -1,7 +1,7 @@
 // core/kernels/cpu/isa_avx512_k_quants.h — what the row-order AVX-512 K-quant kernels share: the VNNI check and the
-// loop over activation-row tiles (Q5_K, Q6_K), and the row-order tile of the Q4_K family (Q5_K reads its levels into
-// Q4_K's layout; Q4_K itself is repacked at load and has its own kernel, isa_avx512_q4k.cpp). Include only from
-// files compiled with the AVX-512 flags.
+// row-order tile of the Q4_K family (Q5_K reads its levels into Q4_K's layout; Q4_K itself is repacked at load and
+// has its own kernel, isa_avx512_q4k.cpp). Their loop over activation-row tiles is k_quant_row_tiles.h's. Include
+// only from files compiled with the AVX-512 flags.
 #pragma once
 
 #include <immintrin.h>
@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "kernels/cpu/isa_kernels.h"
+#include "kernels/cpu/k_quant_row_tiles.h"
 #include "kernels/cpu/quant_q4_k.h"
 #include "kernels/cpu/stream_prefetch.h"
 
@@ -24,34 +25,6 @@ inline bool cpu_has_vnni() {
         return __builtin_cpu_supports("avx512vnni") != 0;
     }();
     return has;
-}
-
-// Rows [row_begin, row_end) of y = x · W^T for a weight stored row by row as `blocks` super-blocks (WBlock) and
-// activations as `blocks` XBlocks per row: activation rows go in blocks of 64 kept hot in L2 while the weight rows
-// pass, in tiles of 4 (then 3, 2, 1) rows that share each unpacked weight block. `tile(std::integral_constant<int,
-// NX>, x, blocks, w_row, y, ldy)` computes NX activation rows times one weight row.
-template <typename WBlock, typename XBlock, typename Tile>
-void matmul_rows_by_tiles(const MatmulProblem& p, int64_t row_begin, int64_t row_end, int64_t blocks, Tile tile) {
-    const auto* w = static_cast<const WBlock*>(p.w);
-    const auto* xq = static_cast<const XBlock*>(p.x_q8);
-    constexpr int64_t kXBlockRows = 64;
-    for (int64_t xb = 0; xb < p.n; xb += kXBlockRows) {
-        const int64_t nb = std::min(kXBlockRows, p.n - xb);
-        for (int64_t r = row_begin; r < row_end; ++r) {
-            const WBlock* w_row = w + r * blocks;
-            auto run = [&](auto nx, int64_t i) {
-                tile(nx, xq + (xb + i) * blocks, blocks, w_row, p.y + (xb + i) * p.rows + r, p.rows);
-            };
-            int64_t i = 0;
-            for (; i + 4 <= nb; i += 4) run(std::integral_constant<int, 4>{}, i);
-            switch (nb - i) {
-                case 3: run(std::integral_constant<int, 3>{}, i); break;
-                case 2: run(std::integral_constant<int, 2>{}, i); break;
-                case 1: run(std::integral_constant<int, 1>{}, i); break;
-                default: break;
-            }
-        }
-    }
 }
 
 // One Q4_K / Q5_K weight super-block laid out for the dot products with BlockQ8K activations. vpdpbusd lane k of

@@ -23,19 +23,6 @@ inline int32_t load_i32(const int8_t* p) {
     return v;
 }
 
-// One activation row's view of the packed activation format.
-struct ActRow {
-    const int8_t* qs;
-    const float* scales;
-    const int32_t* sums;
-};
-
-inline ActRow act_row(const uint8_t* base, int64_t stride, int64_t cols, int64_t i) {
-    const auto* qs = reinterpret_cast<const int8_t*>(base + i * stride);
-    const auto* scales = reinterpret_cast<const float*>(qs + cols);
-    return {qs, scales, reinterpret_cast<const int32_t*>(scales + cols / kQuantBlock)};
-}
-
 // NX activation rows times one 16-row weight group over all blocks. Lane r of acc[i] is y[i][group row r]: per
 // block, the integer dot products of all 16 rows build up in one register (the activation's bytes broadcast), start
 // from -offset * sum(x) (undoing the unsigned storage), and are scaled by (row scales) * (activation scale).
@@ -45,8 +32,8 @@ inline void packed_tile(const uint8_t* act, int64_t act_stride, int64_t cols, in
     const int64_t blocks = cols / kQuantBlock;
     const int64_t gb_bytes = D == LLMATC_DTYPE_Q8_0 ? 544 : 288;
     constexpr int kOffsetShift = D == LLMATC_DTYPE_Q8_0 ? 7 : 3;  // weights stored as q + 128, or nibble = q + 8
-    ActRow x[NX];
-    for (int i = 0; i < NX; ++i) x[i] = act_row(act, act_stride, cols, x0 + i);
+    PackedActRow x[NX];
+    for (int i = 0; i < NX; ++i) x[i] = packed_act_row(act, act_stride, cols, x0 + i);
     __m512 acc[NX];
     for (int i = 0; i < NX; ++i) acc[i] = _mm512_setzero_ps();
     const __m512i low_mask = _mm512_set1_epi8(0x0f), high_mask = _mm512_set1_epi8(char(0xf0));

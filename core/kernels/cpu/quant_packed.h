@@ -42,6 +42,18 @@ void packed_row_to_f32(llmatc_dtype dtype, const void* packed, int64_t cols, int
 
 // Bytes of one activation row in the packed kernels' format.
 inline int64_t packed_act_row_bytes(int64_t cols) { return cols + (cols / 32) * 8; }
+// One activation row of that format, in its three parts: cols int8 values, cols / 32 scales, cols / 32 sums.
+struct PackedActRow {
+    const int8_t* qs;
+    const float* scales;
+    const int32_t* sums;
+};
+// Row i of activations in that format, rows `stride` bytes apart from `base`.
+inline PackedActRow packed_act_row(const uint8_t* base, int64_t stride, int64_t cols, int64_t i) {
+    const auto* qs = reinterpret_cast<const int8_t*>(base + i * stride);
+    const auto* scales = reinterpret_cast<const float*>(qs + cols);
+    return {qs, scales, reinterpret_cast<const int32_t*>(scales + cols / 32)};
+}
 // Quantizes one activation row (cols a multiple of 32) into that format, portably. Every ISA's version must give
 // the same bytes.
 void quantize_act_row_ref(const float* x, void* out, int64_t cols);
