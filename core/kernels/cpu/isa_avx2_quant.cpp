@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/cpu/packed_group_tiles.h"
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/quant_packed.h"
 #include "kernels/cpu/quant_q4_k_packed.h"
@@ -26,6 +27,20 @@ inline __m256i broadcast_4_bytes(const int8_t* p) {
     int32_t v;
     std::memcpy(&v, p, 4);
     return _mm256_set1_epi32(v);
+}
+
+// Stores one activation row's results for a 16-row group (rows 0-7 in halves[0], 8-15 in halves[1]): the first
+// valid_rows of them, as the range's end may cut the group.
+inline void store_group_rows(float* y, const __m256 halves[2], int valid_rows) {
+    if (valid_rows >= 16) {
+        _mm256_storeu_ps(y, halves[0]);
+        _mm256_storeu_ps(y + 8, halves[1]);
+        return;
+    }
+    alignas(32) float lanes[16];
+    _mm256_store_ps(lanes, halves[0]);
+    _mm256_store_ps(lanes + 8, halves[1]);
+    std::memcpy(y, lanes, size_t(valid_rows) * sizeof(float));
 }
 
 // NX activation rows times one 16-row Q8_0 / Q4_0 group over all blocks. Half h of a 64-byte slice (32 bytes) is
@@ -84,17 +99,7 @@ inline void packed_tile(const uint8_t* act, int64_t act_stride, int64_t cols, in
             }
         }
     }
-    for (int i = 0; i < NX; ++i) {
-        if (valid_rows >= 16) {
-            _mm256_storeu_ps(y + i * ldy, acc[i][0]);
-            _mm256_storeu_ps(y + i * ldy + 8, acc[i][1]);
-        } else {
-            alignas(32) float lanes[16];
-            _mm256_store_ps(lanes, acc[i][0]);
-            _mm256_store_ps(lanes + 8, acc[i][1]);
-            std::memcpy(y + i * ldy, lanes, size_t(valid_rows) * sizeof(float));
-        }
-    }
+    for (int i = 0; i < NX; ++i) store_group_rows(y + i * ldy, acc[i], valid_rows);
 }
 
 template <llmatc_dtype D>
@@ -104,20 +109,10 @@ void packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     const int64_t stride = packed_act_row_bytes(cols);
     const auto* act = static_cast<const uint8_t*>(p.x_q8);
     const auto* w = static_cast<const uint8_t*>(p.w);
-    // A block of activation rows stays in L2 while every weight group of the range passes over it.
-    constexpr int64_t kXBlockRows = 64;
-    for (int64_t xb = 0; xb < p.n; xb += kXBlockRows) {
-        const int64_t nb = std::min(kXBlockRows, p.n - xb);
-        for (int64_t r = row_begin; r < row_end; r += kPackRows) {
-            const uint8_t* group = w + (r / kPackRows) * group_bytes;
-            const int valid = int(std::min<int64_t>(kPackRows, row_end - r));
-            int64_t i = 0;
-            for (; i + 2 <= nb; i += 2)
-                packed_tile<D, 2>(act, stride, cols, xb + i, group, p.y + (xb + i) * p.rows + r, p.rows, valid);
-            for (; i < nb; ++i)
-                packed_tile<D, 1>(act, stride, cols, xb + i, group, p.y + (xb + i) * p.rows + r, p.rows, valid);
-        }
-    }
+    for_each_packed_group_tile<2>(p.n, row_begin, row_end, [&](auto nx, int64_t i, int64_t g, int64_t r, int valid) {
+        packed_tile<D, decltype(nx)::value>(act, stride, cols, i, w + g * group_bytes, p.y + i * p.rows + r, p.rows,
+                                            valid);
+    });
 }
 
 // The 8 rows' (half h of a 64-byte word) 6-bit scale of sub-block s as int32 lanes, from scales words 0 and 2
@@ -218,31 +213,17 @@ inline void q4_k_packed_tile(const BlockQ8K* x, int64_t blocks, const uint8_t* g
             }
         }
     }
-    for (int i = 0; i < NX; ++i) {
-        alignas(32) float lanes[16];
-        _mm256_store_ps(lanes, acc[i][0]);
-        _mm256_store_ps(lanes + 8, acc[i][1]);
-        std::memcpy(y + i * ldy, lanes, size_t(std::min(valid_rows, 16)) * sizeof(float));
-    }
+    for (int i = 0; i < NX; ++i) store_group_rows(y + i * ldy, acc[i], valid_rows);
 }
 
 void q4_k_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     const int64_t blocks = p.cols / kQ4KBlock;
     const auto* xq = static_cast<const BlockQ8K*>(p.x_q8);
     const auto* w = static_cast<const uint8_t*>(p.w);
-    constexpr int64_t kXBlockRows = 64;
-    for (int64_t xb = 0; xb < p.n; xb += kXBlockRows) {
-        const int64_t nb = std::min(kXBlockRows, p.n - xb);
-        for (int64_t r = row_begin; r < row_end; r += kQ4KPackRows) {
-            const uint8_t* group = w + (r / kQ4KPackRows) * blocks * kQ4KGroupBlockBytes;
-            const int valid = int(std::min<int64_t>(kQ4KPackRows, row_end - r));
-            int64_t i = 0;
-            for (; i + 2 <= nb; i += 2)
-                q4_k_packed_tile<2>(xq + (xb + i) * blocks, blocks, group, p.y + (xb + i) * p.rows + r, p.rows, valid);
-            for (; i < nb; ++i)
-                q4_k_packed_tile<1>(xq + (xb + i) * blocks, blocks, group, p.y + (xb + i) * p.rows + r, p.rows, valid);
-        }
-    }
+    for_each_packed_group_tile<2>(p.n, row_begin, row_end, [&](auto nx, int64_t i, int64_t g, int64_t r, int valid) {
+        q4_k_packed_tile<decltype(nx)::value>(xq + i * blocks, blocks, w + g * blocks * kQ4KGroupBlockBytes,
+                                              p.y + i * p.rows + r, p.rows, valid);
+    });
 }
 
 }  // namespace

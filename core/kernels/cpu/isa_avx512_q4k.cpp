@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/cpu/packed_group_tiles.h"
 #include "kernels/cpu/quant_q4_k_packed.h"
 #include "kernels/cpu/stream_prefetch.h"
 
@@ -138,20 +139,10 @@ void matmul_rows_q4_k_packed_avx512(const MatmulProblem& p, int64_t row_begin, i
     const int64_t blocks = p.cols / kQ4KBlock;
     const auto* xq = static_cast<const BlockQ8K*>(p.x_q8);
     const auto* w = static_cast<const uint8_t*>(p.w);
-    // A block of activation rows stays in L2 while every weight group of the range passes over it.
-    constexpr int64_t kXBlockRows = 64;
-    for (int64_t xb = 0; xb < p.n; xb += kXBlockRows) {
-        const int64_t nb = std::min(kXBlockRows, p.n - xb);
-        for (int64_t r = row_begin; r < row_end; r += kQ4KPackRows) {
-            const uint8_t* group = w + (r / kQ4KPackRows) * blocks * kQ4KGroupBlockBytes;
-            const int valid = int(std::min<int64_t>(kQ4KPackRows, row_end - r));
-            int64_t i = 0;
-            for (; i + 4 <= nb; i += 4)
-                packed_tile<4>(xq + (xb + i) * blocks, blocks, group, p.y + (xb + i) * p.rows + r, p.rows, valid);
-            for (; i < nb; ++i)
-                packed_tile<1>(xq + (xb + i) * blocks, blocks, group, p.y + (xb + i) * p.rows + r, p.rows, valid);
-        }
-    }
+    for_each_packed_group_tile<4>(p.n, row_begin, row_end, [&](auto nx, int64_t i, int64_t g, int64_t r, int valid) {
+        packed_tile<decltype(nx)::value>(xq + i * blocks, blocks, w + g * blocks * kQ4KGroupBlockBytes,
+                                         p.y + i * p.rows + r, p.rows, valid);
+    });
 }
 
 }  // namespace llmatc::cpu

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "kernels/cpu/fp16.h"
+#include "kernels/cpu/packed_group_tiles.h"
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/quant_packed.h"
 #include "kernels/cpu/stream_prefetch.h"
@@ -88,20 +89,10 @@ void packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     const int64_t stride = packed_act_row_bytes(cols);
     const auto* act = static_cast<const uint8_t*>(p.x_q8);
     const auto* w = static_cast<const uint8_t*>(p.w);
-    // A block of activation rows stays in L2 while every weight group of the range passes over it.
-    constexpr int64_t kXBlockRows = 64;
-    for (int64_t xb = 0; xb < p.n; xb += kXBlockRows) {
-        const int64_t nb = std::min(kXBlockRows, p.n - xb);
-        for (int64_t r = row_begin; r < row_end; r += kPackRows) {
-            const uint8_t* group = w + (r / kPackRows) * group_bytes;
-            const int valid = int(std::min<int64_t>(kPackRows, row_end - r));
-            int64_t i = 0;
-            for (; i + 4 <= nb; i += 4)
-                packed_tile<D, 4>(act, stride, cols, xb + i, group, p.y + (xb + i) * p.rows + r, p.rows, valid);
-            for (; i < nb; ++i)
-                packed_tile<D, 1>(act, stride, cols, xb + i, group, p.y + (xb + i) * p.rows + r, p.rows, valid);
-        }
-    }
+    for_each_packed_group_tile<4>(p.n, row_begin, row_end, [&](auto nx, int64_t i, int64_t g, int64_t r, int valid) {
+        packed_tile<D, decltype(nx)::value>(act, stride, cols, i, w + g * group_bytes, p.y + i * p.rows + r, p.rows,
+                                            valid);
+    });
 }
 
 }  // namespace
