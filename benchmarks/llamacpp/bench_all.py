@@ -17,6 +17,7 @@ per type into the cache, and both engines load that file.
 """
 import argparse
 import json
+import os
 import pathlib
 import random
 import shutil
@@ -168,6 +169,7 @@ class LlamaCpp:
                                      stdout=subprocess.PIPE, text=True)
         ready = self._answer(f"loading {gguf_path}")
         self.interpreter_rss = ready["interpreter_rss_bytes"]
+        self.system_info = ready["system_info"]
 
     def _answer(self, what):
         line = self.proc.stdout.readline()
@@ -437,7 +439,8 @@ def bench_type(args, gguf_type, prompts, batched_prompts, config):
         bw = median(bandwidth)
         bound = bw * 1e9 / bytes_per_token  # decode steps/s when every step reads every weight once
         entry.update({"memory_read_gbps": round(bw, 2), "tg_bound_tokens_per_s": round(bound, 1),
-                      "memory_read_gbps_range": [round(min(bandwidth), 2), round(max(bandwidth), 2)]})
+                      "memory_read_gbps_range": [round(min(bandwidth), 2), round(max(bandwidth), 2)],
+                      "llama.cpp_system_info": llama.system_info})
         for name, s in samples.items():
             e = {}
             for key in ("pp128", "pp512", "tg128"):
@@ -535,6 +538,8 @@ def main(argv=None):
                            for _ in range(n)] for n in args.batch_sizes}
 
     report = {"model": str(args.model), "threads": args.threads, "rounds": args.rounds,
+              # LLMATC_CPU_ISA (scalar, avx2, avx512) runs llm-atc's kernels of a lower level than this CPU's best.
+              "llm-atc_cpu_isa": os.environ.get("LLMATC_CPU_ISA") or "best",
               "llm-atc_kv_cache_dtype": args.kv_cache_dtype,
               "sections": sorted(args.sections), "tg_tokens": args.tg_tokens,
               "batched_prompt_len": args.batched_prompt_len,

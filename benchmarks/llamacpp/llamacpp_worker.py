@@ -134,7 +134,11 @@ def main(argv=None):
         out.write(json.dumps({"ok": False, "error": f"{type(e).__name__}: {e}"}) + "\n")
         out.flush()
         return 1
-    out.write(json.dumps({"ok": True, "ready": True, "interpreter_rss_bytes": interpreter_rss}) + "\n")
+    import llama_cpp  # loaded by Worker already
+
+    system_info = llama_cpp.llama_print_system_info().decode(errors="replace").strip()  # the CPU features it uses
+    out.write(json.dumps({"ok": True, "ready": True, "interpreter_rss_bytes": interpreter_rss,
+                          "system_info": system_info}) + "\n")
     out.flush()
     for line in sys.stdin:
         request = json.loads(line)

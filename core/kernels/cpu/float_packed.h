@@ -1,5 +1,5 @@
 // core/kernels/cpu/float_packed.h — the interleaved layout F16 / BF16 weights are repacked into at load for the
-// AVX-512 kernels; scalar pack and row-read routines.
+// AVX2 and AVX-512 kernels (float_packed_matmul_impl.h); scalar pack and row-read routines.
 //
 // Why: in row order, a GEMM must reduce each (activation row, weight row) pair's vector horizontally and a GEMV
 // streams 8+ separate rows at once. With 16 rows interleaved, element k of rows r..r+15 sits in one register: an

@@ -39,6 +39,7 @@ struct Avx2 {
 };
 
 void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
+    if (p.packed && avx2_float_packed_matmul(p, row_begin, row_end)) return;  // F16 / BF16 repacked at load
     switch (p.dtype) {
         case LLMATC_DTYPE_F32: simd::matmul_rows_typed<Avx2, LLMATC_DTYPE_F32>(p, row_begin, row_end); return;
         case LLMATC_DTYPE_F16: simd::matmul_rows_typed<Avx2, LLMATC_DTYPE_F16>(p, row_begin, row_end); return;
@@ -82,7 +83,7 @@ const IsaKernels& isa_kernels_avx2() {
                                     false,
                                     true,
                                     avx2_quantize_act_row,
-                                    false,
+                                    true,
                                     silu_mul};
     return kernels;
 }

@@ -1,6 +1,6 @@
-// core/kernels/cpu/isa_avx2_quant.h — entry points of the AVX2 kernels for block-quantized weights repacked at load
-// (Q8_0 / Q4_0 / Q4_K in the 16-row interleaved layouts) and for Q5_K / Q6_K read in place, called from the AVX2
-// kernel table.
+// core/kernels/cpu/isa_avx2_quant.h — entry points of the AVX2 kernels for weights repacked at load (Q8_0 / Q4_0 /
+// Q4_K in the 16-row interleaved layouts, F16 / BF16 in float_packed.h's) and for Q5_K / Q6_K read in place, called
+// from the AVX2 kernel table.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +17,9 @@ bool avx2_packed_quant_matmul(const MatmulProblem& p, int64_t row_begin, int64_t
 void matmul_rows_q6_k_avx2(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
 // matmul_rows for a Q5_K weight in GGUF's layout (p.x_q8 holding BlockQ8K rows; isa_avx2_q5k.cpp).
 void matmul_rows_q5_k_avx2(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
+// matmul_rows for a packed F16 / BF16 weight (isa_avx2_float_packed.cpp; F32 activations, p.x_tiles when n > 1).
+// Returns false, computing nothing, for any other dtype.
+bool avx2_float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
 // quantize_act_row for the packed Q8_0 / Q4_0 kernels: the same bytes as quantize_act_row_ref.
 void avx2_quantize_act_row(const float* x, void* out, int64_t cols);
 

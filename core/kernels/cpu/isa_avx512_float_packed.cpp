@@ -1,281 +1,68 @@
 // core/kernels/cpu/isa_avx512_float_packed.cpp — AVX-512 matmul for F16 / BF16 weights in the 16-row interleaved
-// layout (float_packed.h): outer-product register tiles over tiled activations, for prefill 8 rows x 2 groups (BF16)
-// or 4 rows x an F16 band's 4 groups, and 1 row for decode's streaming GEMV (the same per-row arithmetic, so
-// batching never changes a result), and vdpbf16ps for BF16 weights with BF16 activations. Compiled with AVX-512
-// (+BF16) flags; called only on such CPUs (the BF16 dot product only where the CPU has AVX512-BF16).
+// layout (float_packed.h): float_packed_matmul_impl.h's tiles with one zmm per 16-row group, for prefill 8 rows x 2
+// groups (BF16) or 4 rows x an F16 band's 4 groups, and vdpbf16ps for BF16 weights with BF16 activations. Compiled
+// with AVX-512 (+BF16) flags; called only on such CPUs (the BF16 dot product only where the CPU has AVX512-BF16).
 #include <immintrin.h>
 
-#include <algorithm>
-#include <cstring>
-#include <type_traits>
-
-#include "kernels/cpu/float_packed.h"
+#include "kernels/cpu/float_packed_matmul_impl.h"
 #include "kernels/cpu/isa_avx512_quant.h"
-#include "kernels/cpu/stream_prefetch.h"
 
 namespace llmatc::cpu {
 
 namespace {
 
-// The 16 weights of a group's rows at column k (F16), or at columns k and k + 1 (BF16, even k): `lo` holds column k,
-// `hi` column k + 1. Units (a column, or a column pair) are unit_stride bytes apart.
-template <llmatc_dtype D>
-inline void load_weights(const uint8_t* group, int64_t unit_stride, int64_t k, __m512& lo, __m512& hi) {
-    if constexpr (D == LLMATC_DTYPE_F16) {
-        lo = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + k * unit_stride)));
-        (void)hi;
-    } else {
-        const __m512i pairs = _mm512_loadu_si512(group + (k / 2) * unit_stride);
+inline __mmask16 row_mask(int valid) { return valid >= 16 ? __mmask16(0xffff) : __mmask16((1u << valid) - 1); }
+
+// A 16-row group in one zmm (float_packed_matmul_impl.h's traits).
+struct Avx512Group {
+    using Group = __m512;
+    using Scalar = __m512;
+    using Bf16Pairs = __m512bh;
+    // GEMV: four independent accumulator chains hide the FMA latency.
+    static constexpr int kGemvGroups = 4;
+    // F16 takes a whole band (4 rows x 4 groups, 16 accumulators) and so reads the band's columns whole: with 8 rows
+    // x 2 groups, a step read every other cache line of them, and prefill ran ~15% slower (pp128, 1.1B model;
+    // probably the other pair's lines, brought in by the prefetchers, pushing the chunk out of L1).
+    static constexpr int kStepRowsF16 = 4;
+    static constexpr int kStepGroupsF16 = 4;
+    // BF16: 8 rows x 2 groups = 16 accumulators.
+    static constexpr int kStepRowsBf16 = 8;
+    static constexpr int kStepGroupsBf16 = 2;
+
+    static Group zero() { return _mm512_setzero_ps(); }
+    static Scalar broadcast(float x) { return _mm512_set1_ps(x); }
+    static Group load_f16(const uint8_t* unit) {
+        return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(unit)));
+    }
+    static void load_bf16(const uint8_t* unit, Group& lo, Group& hi) {
+        const __m512i pairs = _mm512_loadu_si512(unit);
         lo = _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
         hi = _mm512_castsi512_ps(_mm512_and_si512(pairs, _mm512_set1_epi32(int(0xffff0000u))));
     }
-}
-
-inline __mmask16 row_mask(int valid) { return valid >= 16 ? __mmask16(0xffff) : __mmask16((1u << valid) - 1); }
-
-// Stores a tile's accumulators into the first valid_x rows of y, adding what y holds when `accumulate` (a later
-// chunk of columns).
-template <int NX, int NG>
-inline void store_tile(__m512 (&acc)[NX][NG], float* y, int64_t ldy, int valid_x, int valid_last, bool accumulate) {
-    for (int i = 0; i < NX && i < valid_x; ++i)
-        for (int g = 0; g < NG; ++g) {
-            const __mmask16 mask = row_mask(g == NG - 1 ? valid_last : 16);
-            float* out = y + i * ldy + 16 * g;
-            const __m512 sum = accumulate ? _mm512_add_ps(acc[i][g], _mm512_maskz_loadu_ps(mask, out)) : acc[i][g];
-            _mm512_mask_storeu_ps(out, mask, sum);
-        }
-}
-
-// Columns per prefetch step of the GEMV (F16: 256 bytes of each group, 4 cache lines).
-constexpr int64_t kPrefetchColumns = 8;
-
-// Where a run of consecutive groups of one band lives (float_packed.h): group g of the run starts at
-// first + g * group_step, and each group's units are unit_stride bytes apart.
-struct GroupRun {
-    const uint8_t* first;
-    int64_t group_step;
-    int64_t unit_stride;
+    static Group fmadd(Scalar x, Group w, Group acc) { return _mm512_fmadd_ps(x, w, acc); }
+    static Bf16Pairs load_pairs(const uint8_t* unit) { return (__m512bh)_mm512_loadu_si512(unit); }
+    static Bf16Pairs broadcast_pair(uint32_t pair) { return (__m512bh)_mm512_set1_epi32(int(pair)); }
+    static Group dot_bf16(Group acc, Bf16Pairs x, Bf16Pairs w) { return _mm512_dpbf16_ps(acc, x, w); }
+    // The first `valid` rows of acc into out, added to what out holds when `accumulate` (a later chunk of columns).
+    static void store(Group acc, float* out, int valid, bool accumulate) {
+        const __mmask16 mask = row_mask(valid);
+        _mm512_mask_storeu_ps(out, mask, accumulate ? _mm512_add_ps(acc, _mm512_maskz_loadu_ps(mask, out)) : acc);
+    }
 };
-
-// The product of NX activation rows and a run of NG groups over one chunk of kc columns (xt and run.first point at
-// its first column), into y (rows of ldy floats), added to y when `accumulate`. When `stream` (the run's weights
-// come from memory, read once in order), the lines ahead along the run are prefetched.
-//
-// Activations are tiled: per column k, the tile's SX rows' values side by side (F32: xt[k * SX + i]); with BF16
-// pairs (kBf16Dot), per column pair p the rows' pairs (xt[p * SX + i]) and one vdpbf16ps per pair. SX is 1 for
-// decode's GEMV (x itself) and kActTileRows for prefill; NX <= SX is how many of the tile's rows are computed (a
-// batch's last tile holds fewer, and padding rows would cost as much as real ones). Every accumulator acc[i][g]
-// takes its columns one by one, in order, starting from zero: the operations that make row i's result do not depend
-// on NX, SX, NG, the layout or the other rows, so a request's tokens are the same alone and in any batch.
-template <llmatc_dtype D, bool kBf16Dot, int NX, int NG, int SX>
-void chunk_tile(const void* xt_raw, int64_t kc, const GroupRun& run, float* y, int64_t ldy, int valid_x,
-                int valid_last, bool accumulate, bool stream) {
-    __m512 acc[NX][NG];
-    for (int i = 0; i < NX; ++i)
-        for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_setzero_ps();
-    const uint8_t* chunk = run.first;
-    const int64_t group_step = run.group_step, unit_stride = run.unit_stride;
-    constexpr int64_t kUnit = float_packed_unit_bytes(D);
-    constexpr int64_t kColumnsPerUnit = float_packed_unit_columns(D);
-    auto prefetch = [&](int64_t k) {
-        if (stream) {
-            const int64_t unit = k / kColumnsPerUnit, units = kPrefetchColumns / kColumnsPerUnit;
-            if (unit_stride == NG * group_step) {  // the run's units side by side: one stream (a whole band)
-                prefetch_stream(chunk + unit * unit_stride, units * unit_stride);
-            } else if (unit_stride == kUnit) {  // bands of one group: a stream per group
-                for (int g = 0; g < NG; ++g) prefetch_stream(chunk + g * group_step + unit * kUnit, units * kUnit);
-            } else {  // part of a band: each unit of each group on a line of its own
-                for (int g = 0; g < NG; ++g)
-                    for (int64_t u = 0; u < units; ++u)
-                        prefetch_stream(chunk + g * group_step + (unit + u) * unit_stride, kUnit);
-            }
-        }
-    };
-    if constexpr (kBf16Dot) {
-        const auto* xt = static_cast<const uint32_t*>(xt_raw);
-        auto step = [&](int64_t pair) {
-            __m512bh w[NG];
-            for (int g = 0; g < NG; ++g)
-                w[g] = (__m512bh)_mm512_loadu_si512(chunk + g * group_step + pair * unit_stride);
-            for (int i = 0; i < NX; ++i) {
-                const __m512bh xv = (__m512bh)_mm512_set1_epi32(int(xt[pair * SX + i]));
-                for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_dpbf16_ps(acc[i][g], xv, w[g]);
-            }
-        };
-        const int64_t pairs = (kc + 1) / 2;
-        int64_t pair = 0;
-        for (; pair + kPrefetchColumns / 2 <= pairs; pair += kPrefetchColumns / 2) {
-            prefetch(2 * pair);
-            for (int64_t j = 0; j < kPrefetchColumns / 2; ++j) step(pair + j);
-        }
-        for (; pair < pairs; ++pair) step(pair);
-    } else {
-        const auto* xt = static_cast<const float*>(xt_raw);
-        auto step = [&](int64_t k) {
-            __m512 lo[NG], hi[NG];
-            for (int g = 0; g < NG; ++g) load_weights<D>(chunk + g * group_step, unit_stride, k, lo[g], hi[g]);
-            for (int i = 0; i < NX; ++i) {
-                const __m512 x0 = _mm512_set1_ps(xt[k * SX + i]);
-                for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_fmadd_ps(x0, lo[g], acc[i][g]);
-            }
-            if constexpr (D == LLMATC_DTYPE_BF16) {
-                if (k + 1 < kc)  // an odd last column's partner is a zero weight with no activation
-                    for (int i = 0; i < NX; ++i) {
-                        const __m512 x1 = _mm512_set1_ps(xt[(k + 1) * SX + i]);
-                        for (int g = 0; g < NG; ++g) acc[i][g] = _mm512_fmadd_ps(x1, hi[g], acc[i][g]);
-                    }
-            }
-        };
-        int64_t k = 0;
-        for (; k + kPrefetchColumns <= kc; k += kPrefetchColumns) {
-            prefetch(k);
-            for (int64_t j = 0; j < kPrefetchColumns; j += kColumnsPerUnit) step(k + j);
-        }
-        for (; k < kc; k += kColumnsPerUnit) step(k);
-    }
-    store_tile<NX, NG>(acc, y, ldy, valid_x, valid_last, accumulate);
-}
-
-// Activation tiles per block: the thread's weight rows stream from memory once per block, and each group pair
-// (64 bytes per column) is then reused from L2 by every tile of the block.
-constexpr int64_t kTilesPerBlock = 8;
-// Columns per chunk: each chunk's sum starts from zero in registers before it is added to y, which keeps F32
-// rounding close to a blocked reduction's rather than one long running sum's. Even, so BF16 column pairs never
-// straddle chunks; a multiple of kPrefetchColumns.
-constexpr int64_t kKChunk = 256;
-// A block of activation tiles at most this large (bytes) is computed run by run (every chunk of a run, then the next
-// run) rather than chunk by chunk: it stays in L2 whole while the weights stream past once, in order.
-constexpr int64_t kRunMajorActivationBytes = 384 << 10;
-// Groups per GEMV step: four independent accumulator chains hide the FMA latency.
-constexpr int kGemvGroups = 4;
-// Groups per BF16 GEMM step: 2 groups x 8 rows = 16 accumulators.
-constexpr int kGemmGroups = 2;
-
-// Calls body(std::integral_constant<int, G>) for a count G in 1..kMax (groups of a run, or rows of a tile).
-template <int kMax, typename Body>
-inline void with_count(int count, Body&& body) {
-    if constexpr (kMax >= 1) {
-        if (count == kMax) {
-            body(std::integral_constant<int, kMax>{});
-            return;
-        }
-        with_count<kMax - 1>(count, body);
-    }
-}
-
-template <llmatc_dtype D, bool kBf16Dot>
-void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
-    const int64_t K = p.cols;
-    const auto* w = static_cast<const uint8_t*>(p.w);
-    constexpr int64_t kUnit = float_packed_unit_bytes(D);
-    constexpr int64_t kColumnsPerUnit = float_packed_unit_columns(D);
-    // Groups a run may span: an F16 run stays inside its band, whose groups interleave; BF16 groups follow each other.
-    constexpr int64_t kBandGroups = D == LLMATC_DTYPE_F16 ? kF16BandGroups : INT64_MAX;
-    const int64_t group_step = D == LLMATC_DTYPE_F16 ? kUnit : float_packed_group_bytes(D, K);
-    // Ranges start on a group boundary; each run takes up to max_groups groups of one band (16 rows each), its last
-    // group may be partial. body(first row, the run's place at column 0, groups, valid rows of the last group).
-    auto for_each_run = [&](int max_groups, auto&& body) {
-        const int64_t g_end = (row_end + kFloatPackRows - 1) / kFloatPackRows;
-        for (int64_t g = row_begin / kFloatPackRows; g < g_end;) {
-            const int64_t band_end = kBandGroups == INT64_MAX ? g_end : (g / kBandGroups + 1) * kBandGroups;
-            const int64_t run_end = std::min({g + int64_t(max_groups), band_end, g_end});
-            const FloatGroupPlace place = float_packed_group_place(D, p.rows, K, g);
-            const int64_t last_rows = std::min(row_end, run_end * kFloatPackRows) - (run_end - 1) * kFloatPackRows;
-            body(g * kFloatPackRows, GroupRun{w + place.offset, group_step, place.unit_stride}, int(run_end - g),
-                 int(last_rows));
-            g = run_end;
-        }
-    };
-    // The run's place at chunk k0 (its first column).
-    auto at_chunk = [](GroupRun run, int64_t k0) {
-        run.first += (k0 / kColumnsPerUnit) * run.unit_stride;
-        return run;
-    };
-    // Where chunk k0 of tile t's activations starts (NX rows per tile).
-    auto tile_chunk = [&](int64_t nx, int64_t t, int64_t k0) -> const void* {
-        if constexpr (kBf16Dot)
-            return p.x_tiles_bf16 + t * nx * ((K + 1) / 2) + (k0 / 2) * nx;
-        else
-            return (nx == 1 ? p.x : p.x_tiles) + t * nx * K + k0 * nx;
-    };
-    if (p.n == 1) {
-        // GEMV: a run of groups takes every chunk in turn, so its weights stream from memory in order.
-        for_each_run(kGemvGroups, [&](int64_t r, const GroupRun& run, int groups, int valid_last) {
-            for (int64_t k0 = 0; k0 < K; k0 += kKChunk) {
-                const int64_t kc = std::min(kKChunk, K - k0);
-                with_count<kGemvGroups>(groups, [&](auto ng) {
-                    chunk_tile<D, kBf16Dot, 1, decltype(ng)::value, 1>(tile_chunk(1, 0, k0), kc, at_chunk(run, k0),
-                                                                    p.y + r, p.rows, 1, valid_last, k0 > 0, true);
-                });
-            }
-        });
-        return;
-    }
-    constexpr int NX = int(kActTileRows);
-    // A step's register tile: kStepRows of a tile's rows x kStepGroups groups (16 accumulators). F16 takes a whole
-    // band (4 rows x 4 groups) and so reads the band's columns whole: with 8 rows x 2 groups, a step read every other
-    // cache line of them, and prefill ran ~15% slower (pp128, 1.1B model; probably the other pair's lines, brought
-    // in by the prefetchers, pushing the chunk out of L1).
-    constexpr int kStepRows = D == LLMATC_DTYPE_F16 ? 4 : NX;
-    constexpr int kStepGroups = D == LLMATC_DTYPE_F16 ? 4 : kGemmGroups;
-    const int64_t tiles = act_tiles(p.n);
-    // Rows i0.. of tile t over a run's chunk k0 (its place `chunk`), in steps of kStepRows rows.
-    auto tile_steps = [&](int64_t t, int64_t k0, int64_t kc, const GroupRun& chunk, int64_t r, int groups,
-                          int valid_last, bool stream) {
-        for (int64_t i0 = 0; i0 < NX && t * NX + i0 < p.n; i0 += kStepRows) {
-            float* y = p.y + (t * NX + i0) * p.rows + r;
-            const int valid_x = int(std::min<int64_t>(kStepRows, p.n - t * NX - i0));
-            // Rows i0.. of the tile: their values sit i0 words into each column's (or pair's) group.
-            const void* xt = static_cast<const uint32_t*>(tile_chunk(NX, t, k0)) + i0;
-            with_count<kStepGroups>(groups, [&](auto ng) {
-                with_count<kStepRows>(valid_x, [&](auto nx) {
-                    chunk_tile<D, kBf16Dot, decltype(nx)::value, decltype(ng)::value, NX>(
-                        xt, kc, chunk, y, p.rows, valid_x, valid_last, k0 > 0, stream && i0 == 0);
-                });
-            });
-        }
-    };
-    // Bytes of one tile's activations (F32, or BF16 pairs): both 4 bytes per row and column (pair).
-    const int64_t tile_bytes = NX * (kBf16Dot ? (K + 1) / 2 : K) * 4;
-    for (int64_t t0 = 0; t0 < tiles; t0 += kTilesPerBlock) {
-        const int64_t t1 = std::min(tiles, t0 + kTilesPerBlock);
-        if ((t1 - t0) * tile_bytes <= kRunMajorActivationBytes) {
-            // The block's activations (a few rows: batched decode) stay in L2 whole: each run takes every chunk in
-            // turn, so its weights stream from memory in order, prefetched, as in the GEMV; the tiles after the
-            // first reuse each chunk from L1.
-            for_each_run(kStepGroups, [&](int64_t r, const GroupRun& run, int groups, int valid_last) {
-                for (int64_t k0 = 0; k0 < K; k0 += kKChunk) {
-                    const int64_t kc = std::min(kKChunk, K - k0);
-                    const GroupRun chunk = at_chunk(run, k0);
-                    for (int64_t t = t0; t < t1; ++t) tile_steps(t, k0, kc, chunk, r, groups, valid_last, t == t0);
-                }
-            });
-            continue;
-        }
-        // Many rows (prefill): a chunk of columns, then the runs of groups, then the tiles. The block's x chunk
-        // (8 tiles x 256 columns, 64 KiB) stays in L2 while every run passes; a run's chunk (16 KiB for a BF16 pair,
-        // 32 KiB for an F16 band) stays in L1 while the tiles pass; the block's partial sums in y (64 rows x the
-        // range) stay in L2 between chunks.
-        for (int64_t k0 = 0; k0 < K; k0 += kKChunk) {
-            const int64_t kc = std::min(kKChunk, K - k0);
-            for_each_run(kStepGroups, [&](int64_t r, const GroupRun& run, int groups, int valid_last) {
-                const GroupRun chunk = at_chunk(run, k0);
-                for (int64_t t = t0; t < t1; ++t) tile_steps(t, k0, kc, chunk, r, groups, valid_last, false);
-            });
-        }
-    }
-}
 
 }  // namespace
 
 bool avx512_float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
+    using float_packed_impl::float_packed_matmul;
     switch (p.dtype) {
-        case LLMATC_DTYPE_F16: float_packed_matmul<LLMATC_DTYPE_F16, false>(p, row_begin, row_end); return true;
+        case LLMATC_DTYPE_F16:
+            float_packed_matmul<Avx512Group, LLMATC_DTYPE_F16, false>(p, row_begin, row_end);
+            return true;
         case LLMATC_DTYPE_BF16:
             if (p.x_tiles_bf16)
-                float_packed_matmul<LLMATC_DTYPE_BF16, true>(p, row_begin, row_end);
+                float_packed_matmul<Avx512Group, LLMATC_DTYPE_BF16, true>(p, row_begin, row_end);
             else
-                float_packed_matmul<LLMATC_DTYPE_BF16, false>(p, row_begin, row_end);
+                float_packed_matmul<Avx512Group, LLMATC_DTYPE_BF16, false>(p, row_begin, row_end);
             return true;
         default: return false;
     }

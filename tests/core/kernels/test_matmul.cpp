@@ -130,25 +130,22 @@ TEST_CASE("matmul with Q8_0 and Q4_0 weights matches the reference on the quanti
     }
 }
 
-TEST_CASE("every ISA that packs quantized weights gives the same bits for Q8_0, Q4_0 and Q4_K", "[matmul][quant]") {
-    // The AVX2 kernels form the AVX-512 VNNI kernels' integers with other instructions and then take the same F32
-    // steps lane for lane (isa_avx2_quant.cpp): a model gives the same tokens on either CPU.
-    std::mt19937 rng(2718);
-    std::vector<cpu::Isa> packing;
-    for (cpu::Isa isa : available_isas())
-        if (cpu::isa_kernels(isa).packs_quantized) packing.push_back(isa);
-    if (packing.size() < 2) {
-        WARN("fewer than two ISAs with packed quantized kernels on this CPU: nothing to compare");
+// Multiplies random weights stored as each of `storages` on every ISA of `isas` (each must pack them) and checks
+// that all give the first ISA's bits.
+template <size_t kShapes>
+void check_isas_give_same_bits(const std::vector<cpu::Isa>& isas, std::initializer_list<llmatc_dtype> storages,
+                               const Shape (&shapes)[kShapes], std::mt19937& rng) {
+    if (isas.size() < 2) {
+        WARN("fewer than two ISAs with these packed kernels on this CPU: nothing to compare");
         return;
     }
-    const Shape shapes[] = {{1, 256, 1}, {37, 512, 3}, {70, 256, 7}, {16, 768, 66}, {33, 2048, 1}};
-    for (llmatc_dtype storage : {LLMATC_DTYPE_Q8_0, LLMATC_DTYPE_Q4_0, LLMATC_DTYPE_Q4_K}) {
+    for (llmatc_dtype storage : storages) {
         for (const Shape& s : shapes) {
             const EncodedTensor t = encode(random_vector(rng, size_t(s.rows * s.cols)), LLMATC_DTYPE_F32);
             const llmatc_tensor_view view = make_view(t, {s.rows, s.cols});
             const std::vector<float> x = random_vector(rng, size_t(s.n * s.cols), -3.0f, 3.0f);
             std::vector<std::vector<float>> results;
-            for (cpu::Isa isa : packing) {
+            for (cpu::Isa isa : isas) {
                 TestBackend b(2, isa);
                 llmatc_weight* w = nullptr;
                 LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, storage, &w));
@@ -156,14 +153,34 @@ TEST_CASE("every ISA that packs quantized weights gives the same bits for Q8_0, 
                 results.push_back(run_matmul(b, w, x, s.n));
                 b.k->weight_destroy(b.ctx, w);
             }
-            for (size_t i = 1; i < packing.size(); ++i) {
+            for (size_t i = 1; i < isas.size(); ++i) {
                 INFO(cpu::dtype_name(storage) << " shape [" << s.rows << ", " << s.cols << "] n " << s.n << ": "
-                                              << cpu::isa_name(packing[i]) << " against "
-                                              << cpu::isa_name(packing[0]));
+                                              << cpu::isa_name(isas[i]) << " against " << cpu::isa_name(isas[0]));
                 CHECK(results[i] == results[0]);
             }
         }
     }
+}
+
+TEST_CASE("every ISA that packs quantized weights gives the same bits for Q8_0, Q4_0 and Q4_K", "[matmul][quant]") {
+    // The AVX2 kernels form the AVX-512 VNNI kernels' integers with other instructions and then take the same F32
+    // steps lane for lane (isa_avx2_quant.cpp): a model gives the same tokens on either CPU.
+    std::mt19937 rng(2718);
+    std::vector<cpu::Isa> packing;
+    for (cpu::Isa isa : available_isas())
+        if (cpu::isa_kernels(isa).packs_quantized) packing.push_back(isa);
+    const Shape shapes[] = {{1, 256, 1}, {37, 512, 3}, {70, 256, 7}, {16, 768, 66}, {33, 2048, 1}};
+    check_isas_give_same_bits(packing, {LLMATC_DTYPE_Q8_0, LLMATC_DTYPE_Q4_0, LLMATC_DTYPE_Q4_K}, shapes, rng);
+}
+
+TEST_CASE("every ISA that packs F16 / BF16 weights gives the same bits", "[matmul][packed]") {
+    // float_packed_matmul_impl.h: each output row's sum takes its columns in the same order and chunks whatever the
+    // register width (AVX2: two ymm per 16-row group; AVX-512: one zmm), with F32 activations.
+    std::mt19937 rng(3141);
+    std::vector<cpu::Isa> packing;
+    for (cpu::Isa isa : available_isas())
+        if (cpu::isa_kernels(isa).packs_floats) packing.push_back(isa);
+    check_isas_give_same_bits(packing, {LLMATC_DTYPE_F16, LLMATC_DTYPE_BF16}, kFloatShapes, rng);
 }
 
 TEST_CASE("Q8_0 and Q4_0 sources are kept zero-copy or dequantized to F32", "[matmul][quant]") {
