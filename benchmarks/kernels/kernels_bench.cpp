@@ -1,7 +1,7 @@
 // benchmarks/kernels/kernels_bench.cpp — micro-benchmark of the CPU kernels: GEMV bandwidth per weight dtype and
 // GEMM throughput, next to this machine's measured memory read bandwidth (interleaved rounds, medians), as JSON.
 //
-// Usage: llmatc-kernels-bench [--threads N] [--rounds R] [--isa scalar|avx2|avx512] [--dtypes F16,Q4_0,...]
+// Usage: llmatc-kernels-bench [--threads N] [--rounds R] [--isa scalar|avx2|avx512-novnni|avx512] [--dtypes F16,Q4_0,...]
 //                              [--stream-mib M] [--in-cache] [--bandwidth-only]
 // --bandwidth-only measures just the memory read bandwidth (for benchmarks/llamacpp, between its rounds).
 // --stream-mib sets how many MiB of copies of each weight one GEMV pass streams (default 256; make it larger than
@@ -94,9 +94,13 @@ int main(int argc, char** argv) {
             bandwidth_only = true;
         } else if (arg == "--isa" && i + 1 < argc) {
             const std::string name = argv[++i];
-            isa = name == "scalar" ? cpu::Isa::scalar : name == "avx2" ? cpu::Isa::avx2 : cpu::Isa::avx512;
+            if (!cpu::isa_from_name(name, &isa)) {
+                std::fprintf(stderr, "%s: --isa %s: not one of scalar, avx2, avx512-novnni, avx512\n", argv[0],
+                             name.c_str());
+                return 2;
+            }
         } else {
-            std::fprintf(stderr, "usage: %s [--threads N] [--rounds R] [--isa scalar|avx2|avx512] [--dtypes F16,Q4_0,...] "
+            std::fprintf(stderr, "usage: %s [--threads N] [--rounds R] [--isa scalar|avx2|avx512-novnni|avx512] [--dtypes F16,Q4_0,...] "
                          "[--stream-mib M] [--in-cache] [--bandwidth-only]\n",
                          argv[0]);
             return 2;

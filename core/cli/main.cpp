@@ -41,7 +41,8 @@ void print_usage(std::FILE* out) {
                  "  LLMATC_PLUGIN_PATH   extra plugin directories, colon-separated (searched first)\n"
                  "  LLMATC_HOME          state folder for clusters and keys (default ~/.llm-atc)\n"
                  "  LLMATC_LOG_LEVEL     debug | info | warn | error (default info)\n"
-                 "  LLMATC_CPU_ISA       scalar | avx2 | avx512: CPU kernels of a lower level than this CPU's best\n");
+                 "  LLMATC_CPU_ISA       scalar | avx2 | avx512-novnni | avx512: CPU kernels of a lower level than\n"
+                 "                       this CPU's best (avx512-novnni: Skylake-SP's AVX-512 without VNNI)\n");
 }
 
 }  // namespace

@@ -430,7 +430,8 @@ constexpr AttentionTileKernels kAvx512Tiles = {load_row_f16_avx512,
 const AttentionTileKernels& attention_tile_kernels(Isa isa) {
 #if defined(LLMATC_X86_KERNELS)
     switch (isa) {
-        case Isa::avx512: return kAvx512Tiles;
+        case Isa::avx512:
+        case Isa::avx512_no_vnni: return kAvx512Tiles;
         case Isa::avx2: return kAvx2Tiles;
         case Isa::scalar: break;
     }

@@ -1,9 +1,12 @@
-// core/kernels/cpu/isa_avx512.cpp — the AVX-512 kernels (16 floats per register; F16C, FMA; VNNI and AVX512-BF16
-// where the CPU has them). Compiled with those flags only; called only when the CPU has the base features.
+// core/kernels/cpu/isa_avx512.cpp — the AVX-512 kernel tables (16 floats per register; F16C, FMA): the avx512 level
+// (VNNI; AVX512-BF16 and AMX where the CPU has them) and the avx512_no_vnni level (Skylake-SP: the same float
+// kernels, the AVX2 kernels for quantized weights). Compiled with the AVX-512 flags; a table is used only on a CPU
+// that has its level's features.
 #include <immintrin.h>
 
 #include "kernels/cpu/amx_support.h"
 #include "kernels/cpu/isa_amx_bf16.h"
+#include "kernels/cpu/isa_avx2_quant.h"
 #include "kernels/cpu/isa_avx512_quant.h"
 #include "kernels/cpu/isa_simd_impl.h"
 #include "kernels/cpu/quant_blocks.h"
@@ -44,12 +47,15 @@ bool cpu_has_bf16() {
     return __builtin_cpu_supports("avx512bf16") != 0;
 }
 
-bool cpu_has_vnni() {
-    static const bool has = [] {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512vnni") != 0;
-    }();
-    return has;
+// F32, and F16 / BF16 (packed at load, or row order): true when p is one of them.
+bool float_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
+    if (p.packed && avx512_float_packed_matmul(p, row_begin, row_end)) return true;
+    switch (p.dtype) {
+        case LLMATC_DTYPE_F32: simd::matmul_rows_typed<Avx512, LLMATC_DTYPE_F32>(p, row_begin, row_end); return true;
+        case LLMATC_DTYPE_F16: simd::matmul_rows_typed<Avx512, LLMATC_DTYPE_F16>(p, row_begin, row_end); return true;
+        case LLMATC_DTYPE_BF16: simd::matmul_rows_typed<Avx512, LLMATC_DTYPE_BF16>(p, row_begin, row_end); return true;
+        default: return false;
+    }
 }
 
 void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
@@ -57,14 +63,8 @@ void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
         amx_bf16_matmul(p, row_begin, row_end);
         return;
     }
-    if (p.packed && (p.dtype == LLMATC_DTYPE_F16 || p.dtype == LLMATC_DTYPE_BF16)) {
-        avx512_float_packed_matmul(p, row_begin, row_end);
-        return;
-    }
+    if (float_matmul(p, row_begin, row_end)) return;
     switch (p.dtype) {
-        case LLMATC_DTYPE_F32: simd::matmul_rows_typed<Avx512, LLMATC_DTYPE_F32>(p, row_begin, row_end); return;
-        case LLMATC_DTYPE_F16: simd::matmul_rows_typed<Avx512, LLMATC_DTYPE_F16>(p, row_begin, row_end); return;
-        case LLMATC_DTYPE_BF16: simd::matmul_rows_typed<Avx512, LLMATC_DTYPE_BF16>(p, row_begin, row_end); return;
         case LLMATC_DTYPE_Q8_0:
         case LLMATC_DTYPE_Q4_0:
             if (p.packed && avx512_packed_matmul(p, row_begin, row_end)) return;
@@ -79,7 +79,21 @@ void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
         case LLMATC_DTYPE_Q5_K: matmul_rows_q5_k_avx512(p, row_begin, row_end); return;
         default: break;
     }
-    isa_kernels_scalar().matmul_rows(p, row_begin, row_end);  // unpacked blocks (AVX-512 without VNNI)
+    isa_kernels_scalar().matmul_rows(p, row_begin, row_end);  // any other type
+}
+
+// The avx512_no_vnni level: 512-bit float kernels; for quantized weights the AVX2 kernels (vpmaddubsw), which give
+// the VNNI kernels' bits.
+void matmul_rows_no_vnni(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
+    if (float_matmul(p, row_begin, row_end)) return;
+    switch (p.dtype) {
+        case LLMATC_DTYPE_Q6_K: matmul_rows_q6_k_avx2(p, row_begin, row_end); return;
+        case LLMATC_DTYPE_Q5_K: matmul_rows_q5_k_avx2(p, row_begin, row_end); return;
+        default:
+            if (avx2_packed_quant_matmul(p, row_begin, row_end)) return;  // packed Q8_0 / Q4_0 / Q4_K
+            isa_kernels_scalar().matmul_rows(p, row_begin, row_end);
+            return;
+    }
 }
 
 // Same result as quantize_block_q8_0: the same amax, d and 1/d, and vcvtps2dq rounds half to even like
@@ -125,12 +139,26 @@ const IsaKernels& isa_kernels_avx512() {
                                     matmul_rows,
                                     quantize_row_q8_0,
                                     cpu_has_bf16(),
-                                    cpu_has_vnni(),
-                                    cpu_has_vnni() ? avx512_quantize_act_row : nullptr,
+                                    true,
+                                    avx512_quantize_act_row,
                                     true,
                                     silu_mul,
                                     cpu_has_bf16() && amx_bf16_usable(),
                                     amx_bf16_activations};
+    return kernels;
+}
+
+// Skylake-SP's level: no BF16 dot product or AMX either (those CPUs have neither).
+const IsaKernels& isa_kernels_avx512_no_vnni() {
+    static const IsaKernels kernels{Isa::avx512_no_vnni,
+                                    "avx512-novnni",
+                                    matmul_rows_no_vnni,
+                                    quantize_row_q8_0,
+                                    false,
+                                    true,
+                                    avx2_quantize_act_row,
+                                    true,
+                                    silu_mul};
     return kernels;
 }
 

@@ -1,5 +1,4 @@
-// core/kernels/cpu/isa_avx512_k_quants.h — what the row-order AVX-512 K-quant kernels share: the VNNI check and the
-// row-order tile of the Q4_K family (Q5_K reads its levels into Q4_K's layout; Q4_K itself is repacked at load and
+// core/kernels/cpu/isa_avx512_k_quants.h — what the row-order AVX-512 K-quant kernels share: the row-order tile of the Q4_K family (Q5_K reads its levels into Q4_K's layout; Q4_K itself is repacked at load and
 // has its own kernel, isa_avx512_q4k.cpp). Their loop over activation-row tiles is k_quant_row_tiles.h's. Include
 // only from files compiled with the AVX-512 flags.
 #pragma once
@@ -17,15 +16,6 @@
 #include "kernels/cpu/stream_prefetch.h"
 
 namespace llmatc::cpu::k_quant {
-
-// AVX-512 VNNI (vpdpbusd) is present: the K-quant kernels fall back to their scalar versions without it.
-inline bool cpu_has_vnni() {
-    static const bool has = [] {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512vnni") != 0;
-    }();
-    return has;
-}
 
 // One Q4_K / Q5_K weight super-block laid out for the dot products with BlockQ8K activations. vpdpbusd lane k of
 // a 64-byte product sums bytes 4k..4k+3, so lanes 0-7 come from the first 32-byte chunk and lanes 8-15 from the

@@ -1,5 +1,5 @@
 // core/kernels/cpu/isa_avx512_q5k.cpp — Q5_K weights times BlockQ8K activations with AVX-512 VNNI integer dot
-// products. Compiled with the AVX-512 flags only; called only when the CPU has AVX-512 F/BW/VL.
+// products. Compiled with the AVX-512 flags only; called only when the CPU has AVX-512 F/BW/VL and VNNI (the avx512 level).
 #include <immintrin.h>
 
 #include "kernels/cpu/isa_avx512_k_quants.h"
@@ -8,8 +8,6 @@
 namespace llmatc::cpu {
 
 namespace {
-
-using k_quant::cpu_has_vnni;
 
 // Per-byte masks selecting the fifth bit in qh (copied into both 256-bit halves of a register): bytes 0-31 of half
 // h's lo levels are sub-block 4h (qh bit 4h), bytes 32-63 sub-block 4h + 2; hi levels sub-blocks 4h + 1, 4h + 3.
@@ -40,10 +38,6 @@ inline void unpack_block(const BlockQ5_K& block, k_quant::Q4KFamilyBlock& u, con
 }  // namespace
 
 void matmul_rows_q5_k_avx512(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
-    if (!cpu_has_vnni()) {
-        matmul_rows_q5_k_scalar(p, row_begin, row_end);
-        return;
-    }
     k_quant::matmul_rows_by_tiles<BlockQ5_K, BlockQ8K>(
         p, row_begin, row_end, p.cols / kQ5KBlock,
         [](auto nx, const BlockQ8K* x, int64_t blocks, const BlockQ5_K* w_row, float* y, int64_t ldy) {

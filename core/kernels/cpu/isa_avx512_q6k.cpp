@@ -1,5 +1,5 @@
 // core/kernels/cpu/isa_avx512_q6k.cpp — Q6_K weights times BlockQ8K16 activations with AVX-512 VNNI integer dot
-// products. Compiled with the AVX-512 flags only; called only when the CPU has AVX-512 F/BW/VL.
+// products. Compiled with the AVX-512 flags only; called only when the CPU has AVX-512 F/BW/VL and VNNI (the avx512 level).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -10,8 +10,6 @@
 namespace llmatc::cpu {
 
 namespace {
-
-using k_quant::cpu_has_vnni;
 
 // One weight super-block laid out for the dot products, per half h (elements 128h .. 128h + 127):
 // levels_lo[h] byte k is the unsigned level (0..63) of element 128h + k, levels_hi[h] byte k that of element
@@ -105,10 +103,6 @@ void q6_k_tile(const BlockQ8K16* x, int64_t blocks, const BlockQ6_K* w_row, floa
 }  // namespace
 
 void matmul_rows_q6_k_avx512(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
-    if (!cpu_has_vnni()) {
-        matmul_rows_q6_k_scalar(p, row_begin, row_end);
-        return;
-    }
     k_quant::matmul_rows_by_tiles<BlockQ6_K, BlockQ8K16>(
         p, row_begin, row_end, p.cols / kQ6KBlock,
         [](auto nx, const BlockQ8K16* x, int64_t blocks, const BlockQ6_K* w_row, float* y, int64_t ldy) {

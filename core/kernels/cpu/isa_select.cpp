@@ -12,10 +12,11 @@ bool isa_supported(Isa isa) {
         case Isa::avx2:
             return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
                    __builtin_cpu_supports("f16c");
-        case Isa::avx512:
+        case Isa::avx512_no_vnni:
             return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") &&
-                   __builtin_cpu_supports("f16c");
+                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                   isa_supported(Isa::avx2);
+        case Isa::avx512: return isa_supported(Isa::avx512_no_vnni) && __builtin_cpu_supports("avx512vnni");
     }
     return false;
 #else
@@ -25,6 +26,7 @@ bool isa_supported(Isa isa) {
 
 Isa best_isa() {
     if (isa_supported(Isa::avx512)) return Isa::avx512;
+    if (isa_supported(Isa::avx512_no_vnni)) return Isa::avx512_no_vnni;
     if (isa_supported(Isa::avx2)) return Isa::avx2;
     return Isa::scalar;
 }
@@ -33,6 +35,7 @@ const IsaKernels& isa_kernels(Isa isa) {
 #if defined(LLMATC_X86_KERNELS)
     switch (isa) {
         case Isa::avx512: return isa_kernels_avx512();
+        case Isa::avx512_no_vnni: return isa_kernels_avx512_no_vnni();
         case Isa::avx2: return isa_kernels_avx2();
         case Isa::scalar: break;
     }
@@ -45,10 +48,20 @@ const IsaKernels& isa_kernels(Isa isa) {
 const char* isa_name(Isa isa) {
     switch (isa) {
         case Isa::avx512: return "avx512";
+        case Isa::avx512_no_vnni: return "avx512-novnni";
         case Isa::avx2: return "avx2";
         case Isa::scalar: break;
     }
     return "scalar";
+}
+
+bool isa_from_name(std::string_view name, Isa* out) {
+    for (Isa level : kIsaLevels)
+        if (name == isa_name(level)) {
+            *out = level;
+            return true;
+        }
+    return false;
 }
 
 }  // namespace llmatc::cpu

@@ -10,7 +10,7 @@ namespace llmatc::test {
 
 std::vector<cpu::Isa> available_isas() {
     std::vector<cpu::Isa> isas;
-    for (cpu::Isa isa : {cpu::Isa::scalar, cpu::Isa::avx2, cpu::Isa::avx512})
+    for (cpu::Isa isa : cpu::kIsaLevels)
         if (cpu::isa_supported(isa)) isas.push_back(isa);
     return isas;
 }
