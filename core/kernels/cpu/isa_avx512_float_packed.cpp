@@ -29,6 +29,9 @@ struct Avx512Group {
     static constexpr int kStepRowsBf16 = 8;
     static constexpr int kStepGroupsBf16 = 2;
 
+    // Each step's address from its column (float_packed_matmul_impl.h's chunk_tile).
+    static constexpr bool kAdvanceUnitPointer = false;
+
     static Group zero() { return _mm512_setzero_ps(); }
     static Scalar broadcast(float x) { return _mm512_set1_ps(x); }
     static Group load_f16(const uint8_t* unit) {
