@@ -1,7 +1,7 @@
 // benchmarks/kernels/attention_bench.cpp — micro-benchmark of paged attention on the CPU: decode (one query token
 // per sequence over a long context) and prefill, with F32 and F16 KV caches, printed as JSON (medians of rounds).
 //
-// Usage: llmatc-attention-bench [--threads N] [--rounds R] [--isa scalar|avx2|avx512-novnni|avx512]
+// Usage: llmatc-attention-bench [--threads N] [--rounds R] [--isa scalar|avx2|avx2-vnni|avx512-novnni|avx512]
 //                               [--heads H] [--kv-heads G] [--head-dim D] [--block-size B]
 // Defaults are TinyLlama's attention shape (32 heads, 4 KV heads, head_dim 64) and 16-token blocks. Each figure is
 // one layer's attention call; "kv_gbps" is the KV cache bytes the call must read divided by its time.
@@ -141,14 +141,14 @@ int main(int argc, char** argv) {
         } else if (arg == "--isa" && has_value) {
             const std::string name = argv[++i];
             if (!cpu::isa_from_name(name, &isa)) {
-                std::fprintf(stderr, "%s: --isa %s: not one of scalar, avx2, avx512-novnni, avx512\n", argv[0],
-                             name.c_str());
+                std::fprintf(stderr, "%s: --isa %s: not one of %s\n", argv[0], name.c_str(),
+                             cpu::isa_level_names().c_str());
                 return 2;
             }
         } else {
             std::fprintf(stderr,
-                         "usage: %s [--threads N] [--rounds R] [--isa scalar|avx2|avx512-novnni|avx512] [--heads H] "
-                         "[--kv-heads G] [--head-dim D] [--block-size B]\n",
+                         "usage: %s [--threads N] [--rounds R] [--isa scalar|avx2|avx2-vnni|avx512-novnni|avx512] "
+                         "[--heads H] [--kv-heads G] [--head-dim D] [--block-size B]\n",
                          argv[0]);
             return 2;
         }

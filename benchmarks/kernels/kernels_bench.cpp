@@ -1,8 +1,9 @@
 // benchmarks/kernels/kernels_bench.cpp — micro-benchmark of the CPU kernels: GEMV bandwidth per weight dtype and
 // GEMM throughput, next to this machine's measured memory read bandwidth (interleaved rounds, medians), as JSON.
 //
-// Usage: llmatc-kernels-bench [--threads N] [--rounds R] [--isa scalar|avx2|avx512-novnni|avx512] [--dtypes F16,Q4_0,...]
-//                              [--stream-mib M] [--in-cache] [--bandwidth-only]
+// Usage: llmatc-kernels-bench [--threads N] [--rounds R] [--isa scalar|avx2|avx2-vnni|avx512-novnni|avx512]
+//                             [--dtypes F16,Q4_0,...]
+//                             [--stream-mib M] [--in-cache] [--bandwidth-only]
 // --bandwidth-only measures just the memory read bandwidth (for benchmarks/llamacpp, between its rounds).
 // --stream-mib sets how many MiB of copies of each weight one GEMV pass streams (default 256; make it larger than
 // the last-level cache). --in-cache runs GEMV over one copy of each weight again and again, so it is read from the caches: the kernel's
@@ -95,12 +96,13 @@ int main(int argc, char** argv) {
         } else if (arg == "--isa" && i + 1 < argc) {
             const std::string name = argv[++i];
             if (!cpu::isa_from_name(name, &isa)) {
-                std::fprintf(stderr, "%s: --isa %s: not one of scalar, avx2, avx512-novnni, avx512\n", argv[0],
-                             name.c_str());
+                std::fprintf(stderr, "%s: --isa %s: not one of %s\n", argv[0], name.c_str(),
+                             cpu::isa_level_names().c_str());
                 return 2;
             }
         } else {
-            std::fprintf(stderr, "usage: %s [--threads N] [--rounds R] [--isa scalar|avx2|avx512-novnni|avx512] [--dtypes F16,Q4_0,...] "
+            std::fprintf(stderr, "usage: %s [--threads N] [--rounds R] "
+                         "[--isa scalar|avx2|avx2-vnni|avx512-novnni|avx512] [--dtypes F16,Q4_0,...] "
                          "[--stream-mib M] [--in-cache] [--bandwidth-only]\n",
                          argv[0]);
             return 2;

@@ -538,7 +538,8 @@ def main(argv=None):
                            for _ in range(n)] for n in args.batch_sizes}
 
     report = {"model": str(args.model), "threads": args.threads, "rounds": args.rounds,
-              # LLMATC_CPU_ISA (scalar, avx2, avx512-novnni, avx512) runs llm-atc's kernels of a lower level than this CPU's best.
+              # LLMATC_CPU_ISA (scalar, avx2, avx2-vnni, avx512-novnni, avx512) runs llm-atc's kernels of a
+              # lower level than this CPU's best.
               "llm-atc_cpu_isa": os.environ.get("LLMATC_CPU_ISA") or "best",
               "llm-atc_kv_cache_dtype": args.kv_cache_dtype,
               "sections": sorted(args.sections), "tg_tokens": args.tg_tokens,

@@ -41,8 +41,9 @@ void print_usage(std::FILE* out) {
                  "  LLMATC_PLUGIN_PATH   extra plugin directories, colon-separated (searched first)\n"
                  "  LLMATC_HOME          state folder for clusters and keys (default ~/.llm-atc)\n"
                  "  LLMATC_LOG_LEVEL     debug | info | warn | error (default info)\n"
-                 "  LLMATC_CPU_ISA       scalar | avx2 | avx512-novnni | avx512: CPU kernels of a lower level than\n"
-                 "                       this CPU's best (avx512-novnni: Skylake-SP's AVX-512 without VNNI)\n");
+                 "  LLMATC_CPU_ISA       scalar | avx2 | avx2-vnni | avx512-novnni | avx512: CPU kernels of a lower\n"
+                 "                       level than this CPU's best (avx2-vnni: AVX2 with AVX-VNNI, Alder Lake on;\n"
+                 "                       avx512-novnni: AVX-512 without VNNI, Skylake-SP)\n");
 }
 
 }  // namespace

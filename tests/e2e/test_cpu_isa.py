@@ -1,12 +1,12 @@
 """tests/e2e/test_cpu_isa.py — LLMATC_CPU_ISA: every kernel level this CPU runs gives stories260k's reference tokens.
 
-For each level the CPU supports (scalar, avx2, avx512-novnni, avx512), greedy F32 generation under LLMATC_CPU_ISA=<level>
-reproduces reference.json's tokens. With Q8_0 / Q4_0 weights, the AVX2 and AVX-512 kernels (one packed layout, the
-same integers and F32 steps; avx512-novnni runs the AVX2 ones) give the very same tokens and logits as the CPU's best
-level; Q4_K's cross-level bits
-are checked by the kernel tests, since stories260k's rows are not whole 256-element super-blocks. (Q8_0 itself does
-not reproduce every stories260k continuation: its weights alone, in F32 arithmetic, change one case's token 35; see
-the issue 6 notes.) An unknown level is refused, naming it.
+For each level the CPU supports (scalar, avx2, avx2-vnni, avx512-novnni, avx512), greedy F32 generation under
+LLMATC_CPU_ISA=<level> reproduces reference.json's tokens. With Q8_0 / Q4_0 weights, the AVX2 (vpmaddubsw or
+AVX-VNNI) and AVX-512 kernels (one packed layout, the same integers and F32 steps; avx512-novnni runs the AVX2 ones)
+give the very same tokens and logits as the CPU's best level; Q4_K's cross-level bits are checked by the kernel
+tests, since stories260k's rows are not whole 256-element super-blocks. (Q8_0 itself does not reproduce every
+stories260k continuation: its weights alone, in F32 arithmetic, change one case's token 35; see the issue 6 notes.)
+An unknown level is refused, naming it.
 Environment: LLMATC_BUILD_DIR (default: <repo>/build), LLMATC_SHARED (default: <repo>/../shared).
 """
 import json
@@ -21,7 +21,7 @@ BUILD_DIR = pathlib.Path(os.environ.get("LLMATC_BUILD_DIR", REPO_ROOT / "build")
 SHARED = pathlib.Path(os.environ.get("LLMATC_SHARED", REPO_ROOT.parent / "shared"))
 MODEL_DIR = SHARED / "models" / "stories260k"
 REFERENCE = json.loads((MODEL_DIR / "reference.json").read_text())
-LEVELS = ["scalar", "avx2", "avx512-novnni", "avx512"]
+LEVELS = ["scalar", "avx2", "avx2-vnni", "avx512-novnni", "avx512"]
 
 
 def generate(isa, prompt_ids, quantization, dump):
@@ -54,7 +54,7 @@ def test_every_level_gives_the_f32_reference_tokens(isa, tmp_path):
 
 
 @pytest.mark.parametrize("quantization", ["q8_0", "q4_0"])
-@pytest.mark.parametrize("isa", ["avx2", "avx512-novnni", "avx512"])
+@pytest.mark.parametrize("isa", ["avx2", "avx2-vnni", "avx512-novnni", "avx512"])
 def test_packed_quantized_levels_give_the_best_levels_bits(isa, quantization, tmp_path):
     supported(isa, tmp_path)
     for i, case in enumerate(REFERENCE["cases"]):
@@ -69,4 +69,4 @@ def test_packed_quantized_levels_give_the_best_levels_bits(isa, quantization, tm
 def test_an_unknown_level_is_refused_by_name(tmp_path):
     proc = generate("avx9000", REFERENCE["cases"][0]["prompt_ids"], "f32", tmp_path / "x.json")
     assert proc.returncode != 0
-    assert "LLMATC_CPU_ISA='avx9000' is not one of scalar, avx2, avx512-novnni, avx512" in proc.stderr
+    assert "LLMATC_CPU_ISA='avx9000' is not one of scalar, avx2, avx2-vnni, avx512-novnni, avx512" in proc.stderr

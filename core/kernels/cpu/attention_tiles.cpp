@@ -432,7 +432,8 @@ const AttentionTileKernels& attention_tile_kernels(Isa isa) {
     switch (isa) {
         case Isa::avx512:
         case Isa::avx512_no_vnni: return kAvx512Tiles;
-        case Isa::avx2: return kAvx2Tiles;
+        case Isa::avx2:
+        case Isa::avx2_vnni: return kAvx2Tiles;
         case Isa::scalar: break;
     }
 #else

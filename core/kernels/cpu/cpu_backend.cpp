@@ -165,14 +165,14 @@ namespace llmatc {
 
 // Prefill with BF16 weights rounds its activations to BF16 (as transformers' BF16 arithmetic and llama.cpp do);
 // LLMATC_BF16_ACTIVATIONS=0 keeps them F32 (the exact upcast), a choice made by whoever runs the process.
-// LLMATC_CPU_ISA=scalar|avx2|avx512-novnni|avx512 picks a lower instruction-set level than the CPU's best (to run, test or
-// measure the kernels an older CPU would get); a level this CPU lacks, or an unknown name, is refused.
+// LLMATC_CPU_ISA=scalar|avx2|avx2-vnni|avx512-novnni|avx512 picks a lower instruction-set level than the CPU's best
+// (to run, test or measure the kernels an older CPU would get); a level this CPU lacks, or an unknown name, is refused.
 std::unique_ptr<KernelBackend> create_cpu_backend(int n_threads) {
     cpu::Isa isa = cpu::best_isa();
     if (const char* wanted = std::getenv("LLMATC_CPU_ISA"); wanted && *wanted) {
         if (!cpu::isa_from_name(wanted, &isa))
-            throw Error(LLMATC_ERR_INVALID_ARGUMENT, std::string("LLMATC_CPU_ISA='") + wanted +
-                                                         "' is not one of scalar, avx2, avx512-novnni, avx512");
+            throw Error(LLMATC_ERR_INVALID_ARGUMENT,
+                        std::string("LLMATC_CPU_ISA='") + wanted + "' is not one of " + cpu::isa_level_names());
     }
     cpu::CpuBackendOptions options;
     const char* bf16 = std::getenv("LLMATC_BF16_ACTIVATIONS");

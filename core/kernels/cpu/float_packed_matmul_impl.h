@@ -2,7 +2,7 @@
 // (float_packed.h), written once over a "group traits" type and instantiated by the AVX2 and AVX-512 translation
 // units (compiled with their flags). Include only from isa_<level>_float_packed.cpp.
 //
-// Outer-product register tiles over tiled activations: for prefill G::kStepRows rows x G::kStepGroups groups, for
+// Outer-product register tiles over tiled activations: for prefill G::kStepRows* rows x G::kStepGroups* groups, for
 // decode's streaming GEMV 1 row x G::kGemvGroups groups (the same per-row arithmetic, so batching never changes a
 // result; and the same on every ISA, as each row's sum takes its columns in the same order and chunks).
 //
@@ -117,7 +117,8 @@ void chunk_tile(const void* xt_raw, int64_t kc, const GroupRun& run, float* y, i
         };
         // With G::kAdvanceUnitPointer, one pointer advanced column by column and an immediate offset per F16 group
         // (16 general registers: addresses computed per step and group stayed live across the unrolled steps and
-        // spilled, AVX2 F16 prefill ~10% slower); otherwise each step's address from k (AVX-512, ~3% faster so).
+        // spilled, AVX2 F16 prefill ~10% slower); otherwise each step's address from k (AVX-512: 0-4% faster so,
+        // in noisy A/B runs).
         int64_t k = 0;
         const uint8_t* unit0 = chunk;
         for (; k + kPrefetchColumns <= kc; k += kPrefetchColumns) {

@@ -38,6 +38,8 @@ struct Avx2 {
     }
 };
 
+// Packed Q8_0 / Q4_0 / Q4_K through packed_quant (vpmaddubsw or AVX-VNNI), everything else alike.
+template <bool (*packed_quant)(const MatmulProblem&, int64_t, int64_t)>
 void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     if (p.packed && avx2_float_packed_matmul(p, row_begin, row_end)) return;  // F16 / BF16 repacked at load
     switch (p.dtype) {
@@ -47,8 +49,8 @@ void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
         case LLMATC_DTYPE_Q6_K: matmul_rows_q6_k_avx2(p, row_begin, row_end); return;
         case LLMATC_DTYPE_Q5_K: matmul_rows_q5_k_avx2(p, row_begin, row_end); return;
         default:
-            // Packed Q8_0 / Q4_0 / Q4_K: isa_avx2_quant.cpp.
-            if (avx2_packed_quant_matmul(p, row_begin, row_end)) return;
+            // Packed Q8_0 / Q4_0 / Q4_K: isa_avx2_quant.cpp, isa_avx2_vnni_quant.cpp.
+            if (packed_quant(p, row_begin, row_end)) return;
             isa_kernels_scalar().matmul_rows(p, row_begin, row_end);
             return;
     }
@@ -78,7 +80,21 @@ void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
 const IsaKernels& isa_kernels_avx2() {
     static const IsaKernels kernels{Isa::avx2,
                                     "avx2",
-                                    matmul_rows,
+                                    matmul_rows<avx2_packed_quant_matmul>,
+                                    quantize_row_q8_0,
+                                    false,
+                                    true,
+                                    avx2_quantize_act_row,
+                                    true,
+                                    silu_mul};
+    return kernels;
+}
+
+// AVX2 with AVX-VNNI (Alder Lake and later): vpdpbusd for the packed quantized weights.
+const IsaKernels& isa_kernels_avx2_vnni() {
+    static const IsaKernels kernels{Isa::avx2_vnni,
+                                    "avx2-vnni",
+                                    matmul_rows<avx2_vnni_packed_quant_matmul>,
                                     quantize_row_q8_0,
                                     false,
                                     true,

@@ -19,8 +19,8 @@ struct Avx2Group {
     // GEMV: 4 groups = 8 independent accumulator chains (FMA latency 4 x 2 per cycle).
     static constexpr int kGemvGroups = 4;
     // GEMM, F16: 2 rows x 2 groups = 8 accumulators (kernels-bench n=128, 2 Zen 5 threads: ~210 GFLOP/s; 4 x 1
-    // ~172, reading a quarter of each band line; 1 x 4 ~168, converting 8 registers per broadcast; 3 x 2 and 6 x 1
-    // spill, ~130-180; an F32 copy of each chunk converted once was slower still).
+    // ~172, reading a quarter of each band line; 1 x 4 ~168, converting 8 registers per broadcast; 3 x 2 and 6 x 1,
+    // 12 accumulators, ~130-180; an F32 copy of each chunk, converted once and read by every tile, ~165-180).
     static constexpr int kStepRowsF16 = 2;
     static constexpr int kStepGroupsF16 = 2;
     static constexpr int kStepRowsBf16 = 4;
@@ -70,7 +70,9 @@ struct Avx2Group {
 bool avx2_float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     using float_packed_impl::float_packed_matmul;
     switch (p.dtype) {
-        case LLMATC_DTYPE_F16: float_packed_matmul<Avx2Group, LLMATC_DTYPE_F16, false>(p, row_begin, row_end); return true;
+        case LLMATC_DTYPE_F16:
+            float_packed_matmul<Avx2Group, LLMATC_DTYPE_F16, false>(p, row_begin, row_end);
+            return true;
         case LLMATC_DTYPE_BF16:
             float_packed_matmul<Avx2Group, LLMATC_DTYPE_BF16, false>(p, row_begin, row_end);
             return true;

@@ -13,6 +13,8 @@ namespace llmatc::cpu {
 // (p.x_q8 holding BlockQ8K rows); row_begin is a multiple of 16. Returns false, computing nothing, for any other
 // dtype or an unpacked weight.
 bool avx2_packed_quant_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
+// The same with AVX-VNNI's vpdpbusd (isa_avx2_vnni_quant.cpp; the same bits): only on CPUs with AVX-VNNI.
+bool avx2_vnni_packed_quant_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
 // matmul_rows for a Q6_K weight in GGUF's layout (p.x_q8 holding BlockQ8K16 rows; isa_avx2_q6k.cpp).
 void matmul_rows_q6_k_avx2(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
 // matmul_rows for a Q5_K weight in GGUF's layout (p.x_q8 holding BlockQ8K rows; isa_avx2_q5k.cpp).

@@ -1,5 +1,6 @@
-// core/kernels/cpu/isa_avx512_k_quants.h — what the row-order AVX-512 K-quant kernels share: the row-order tile of the Q4_K family (Q5_K reads its levels into Q4_K's layout; Q4_K itself is repacked at load and
-// has its own kernel, isa_avx512_q4k.cpp). Their loop over activation-row tiles is k_quant_row_tiles.h's. Include
+// core/kernels/cpu/isa_avx512_k_quants.h — what the row-order AVX-512 K-quant kernels share: the row-order tile of
+// the Q4_K family (Q5_K reads its levels into Q4_K's layout; Q4_K itself is repacked at load and has its own kernel,
+// isa_avx512_q4k.cpp). Their loop over activation-row tiles is k_quant_row_tiles.h's. Include
 // only from files compiled with the AVX-512 flags.
 #pragma once
 

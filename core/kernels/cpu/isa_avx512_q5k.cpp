@@ -1,5 +1,5 @@
 // core/kernels/cpu/isa_avx512_q5k.cpp — Q5_K weights times BlockQ8K activations with AVX-512 VNNI integer dot
-// products. Compiled with the AVX-512 flags only; called only when the CPU has AVX-512 F/BW/VL and VNNI (the avx512 level).
+// products. Compiled with the AVX-512 flags only; called only by the avx512 level (AVX-512 F/BW/VL with VNNI).
 #include <immintrin.h>
 
 #include "kernels/cpu/isa_avx512_k_quants.h"

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "llmatc/kernels.h"
@@ -37,11 +38,12 @@ struct MatmulProblem {
 
 // The instruction-set levels, from the portable one up. A level is usable when the CPU has its features:
 //   avx2           AVX2 + FMA + F16C (Haswell, Zen 1 and later);
+//   avx2_vnni      and AVX-VNNI (Alder Lake and later without AVX-512): vpdpbusd on 256 bits for quantized weights;
 //   avx512_no_vnni AVX-512 F/BW/VL/DQ without VNNI (Skylake-SP / -X): the AVX-512 float kernels, and the AVX2 kernels
 //                  for block-quantized weights (their integer dot products need VNNI to gain from 512 bits);
 //   avx512         AVX-512 with VNNI (Cascade Lake, Ice Lake, Zen 4 and later); BF16 and AMX used where present.
-enum class Isa { scalar = 0, avx2 = 1, avx512_no_vnni = 2, avx512 = 3 };
-constexpr Isa kIsaLevels[] = {Isa::scalar, Isa::avx2, Isa::avx512_no_vnni, Isa::avx512};
+enum class Isa { scalar = 0, avx2 = 1, avx2_vnni = 2, avx512_no_vnni = 3, avx512 = 4 };
+constexpr Isa kIsaLevels[] = {Isa::scalar, Isa::avx2, Isa::avx2_vnni, Isa::avx512_no_vnni, Isa::avx512};
 
 struct IsaKernels {
     Isa isa;
@@ -74,7 +76,8 @@ struct IsaKernels {
 constexpr int64_t kMatmulRowMultiple = 16;
 
 const IsaKernels& isa_kernels_scalar();
-const IsaKernels& isa_kernels_avx2();    // requires AVX2, FMA, F16C
+const IsaKernels& isa_kernels_avx2();       // requires AVX2, FMA, F16C
+const IsaKernels& isa_kernels_avx2_vnni();  // also AVX-VNNI
 const IsaKernels& isa_kernels_avx512_no_vnni();  // requires AVX512F/BW/VL/DQ, F16C, FMA
 const IsaKernels& isa_kernels_avx512();          // also AVX512-VNNI (BF16 used when present)
 
@@ -83,9 +86,11 @@ bool isa_supported(Isa isa);
 // The best level this CPU supports.
 Isa best_isa();
 const IsaKernels& isa_kernels(Isa isa);
-// "scalar", "avx2", "avx512-novnni", "avx512" (LLMATC_CPU_ISA's values).
+// "scalar", "avx2", "avx2-vnni", "avx512-novnni", "avx512" (LLMATC_CPU_ISA's values).
 const char* isa_name(Isa isa);
 // The level whose isa_name is `name`; false when there is none.
 bool isa_from_name(std::string_view name, Isa* out);
+// Every level's name, as "scalar, avx2, ..." (for messages that list them).
+std::string isa_level_names();
 
 }  // namespace llmatc::cpu

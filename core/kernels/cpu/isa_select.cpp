@@ -12,6 +12,7 @@ bool isa_supported(Isa isa) {
         case Isa::avx2:
             return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
                    __builtin_cpu_supports("f16c");
+        case Isa::avx2_vnni: return isa_supported(Isa::avx2) && __builtin_cpu_supports("avxvnni");
         case Isa::avx512_no_vnni:
             return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
@@ -27,6 +28,7 @@ bool isa_supported(Isa isa) {
 Isa best_isa() {
     if (isa_supported(Isa::avx512)) return Isa::avx512;
     if (isa_supported(Isa::avx512_no_vnni)) return Isa::avx512_no_vnni;
+    if (isa_supported(Isa::avx2_vnni)) return Isa::avx2_vnni;
     if (isa_supported(Isa::avx2)) return Isa::avx2;
     return Isa::scalar;
 }
@@ -36,6 +38,7 @@ const IsaKernels& isa_kernels(Isa isa) {
     switch (isa) {
         case Isa::avx512: return isa_kernels_avx512();
         case Isa::avx512_no_vnni: return isa_kernels_avx512_no_vnni();
+        case Isa::avx2_vnni: return isa_kernels_avx2_vnni();
         case Isa::avx2: return isa_kernels_avx2();
         case Isa::scalar: break;
     }
@@ -49,10 +52,17 @@ const char* isa_name(Isa isa) {
     switch (isa) {
         case Isa::avx512: return "avx512";
         case Isa::avx512_no_vnni: return "avx512-novnni";
+        case Isa::avx2_vnni: return "avx2-vnni";
         case Isa::avx2: return "avx2";
         case Isa::scalar: break;
     }
     return "scalar";
+}
+
+std::string isa_level_names() {
+    std::string names;
+    for (Isa level : kIsaLevels) names += std::string(names.empty() ? "" : ", ") + isa_name(level);
+    return names;
 }
 
 bool isa_from_name(std::string_view name, Isa* out) {
