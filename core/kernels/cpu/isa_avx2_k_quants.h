@@ -4,16 +4,14 @@
 
 #include <immintrin.h>
 
-#include <cstdint>
-
 namespace llmatc::cpu::k_quant {
 
-// The sum of the 8 int32 lanes of v (exact, as every lane sum here stays inside int32).
-inline int32_t reduce_i32_avx2(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    return _mm_cvtsi128_si32(s);
+// The sum of the 8 float lanes of v (a row's accumulator, once per row).
+inline float reduce_f32_avx2(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
 }
 
 }  // namespace llmatc::cpu::k_quant

@@ -1,6 +1,7 @@
 // core/kernels/cpu/isa_avx2_q6k.cpp — Q6_K weights (GGUF's layout, read in place) times BlockQ8K16 activations with
 // AVX2 integer dot products (vpmaddubsw + vpmaddwd). Compiled with AVX2 + FMA + F16C flags only; called only when
-// the CPU has them. Per super-block the integer is the scalar kernel's (quant_q6_k.cpp), exactly.
+// the CPU has them. Per super-block the integer is the scalar kernel's (quant_q6_k.cpp), exactly; the F32 scaling
+// and summation run in another order.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -55,11 +56,12 @@ inline void unpack_block(const BlockQ6_K& block, UnpackedBlock& u) {
 }
 
 // NX activation rows times one weight row over every super-block; each weight block is unpacked once and reused
-// by the NX rows (prefill). The per-block integer and the F32 steps are the scalar kernel's.
+// by the NX rows (prefill). The per-block integers are the scalar kernel's; they are scaled lane by lane into an F32
+// accumulator and summed across lanes once per row.
 template <int NX>
 void q6_k_tile(const BlockQ8K16* x, int64_t blocks, const BlockQ6_K* w_row, float* y, int64_t ldy) {
-    float acc[NX];
-    for (int i = 0; i < NX; ++i) acc[i] = 0.0f;
+    __m256 acc[NX];
+    for (int i = 0; i < NX; ++i) acc[i] = _mm256_setzero_ps();
     for (int64_t b = 0; b < blocks; ++b) {
         prefetch_stream(&w_row[b], int64_t(sizeof(BlockQ6_K)));
         UnpackedBlock u;
@@ -74,10 +76,10 @@ void q6_k_tile(const BlockQ8K16* x, int64_t blocks, const BlockQ6_K* w_row, floa
             }
             const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.sums));
             total = _mm256_sub_epi32(total, _mm256_slli_epi32(_mm256_madd_epi16(u.scales16, sums), 5));
-            acc[i] += xb.d * (u.d * float(k_quant::reduce_i32_avx2(total)));
+            acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(xb.d * u.d), acc[i]);
         }
     }
-    for (int i = 0; i < NX; ++i) y[i * ldy] = acc[i];
+    for (int i = 0; i < NX; ++i) y[i * ldy] = k_quant::reduce_f32_avx2(acc[i]);
 }
 
 }  // namespace
