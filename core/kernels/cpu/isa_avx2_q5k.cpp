@@ -99,10 +99,13 @@ void q5_k_tile(const BlockQ8K* x, int64_t blocks, const BlockQ5_K* w_row, float*
         y[i * ldy] = k_quant::reduce_f32_avx2(_mm256_sub_ps(acc[i], _mm256_zextps128_ps256(acc_min[i])));
 }
 
+// Activation rows per tile: each unpacked weight block (16 registers' worth) serves this many rows.
+constexpr int kQ5KTileRows = 8;
+
 }  // namespace
 
 void matmul_rows_q5_k_avx2(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
-    k_quant::matmul_rows_by_tiles<BlockQ5_K, BlockQ8K>(
+    k_quant::matmul_rows_by_tiles<BlockQ5_K, BlockQ8K, kQ5KTileRows>(
         p, row_begin, row_end, p.cols / kQ5KBlock,
         [](auto nx, const BlockQ8K* x, int64_t blocks, const BlockQ5_K* w_row, float* y, int64_t ldy) {
             q5_k_tile<decltype(nx)::value>(x, blocks, w_row, y, ldy);

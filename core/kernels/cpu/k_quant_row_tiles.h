@@ -11,11 +11,23 @@
 
 namespace llmatc::cpu::k_quant {
 
+// Calls run(std::integral_constant<int, C>{}) for C == count, 1 <= count <= kMax.
+template <int kMax, typename Run>
+inline void with_rows(int count, Run&& run) {
+    if constexpr (kMax >= 1) {
+        if (count == kMax) {
+            run(std::integral_constant<int, kMax>{});
+            return;
+        }
+        with_rows<kMax - 1>(count, run);
+    }
+}
+
 // Rows [row_begin, row_end) of y = x · W^T for a weight stored row by row as `blocks` super-blocks (WBlock) and
 // activations as `blocks` XBlocks per row: activation rows go in blocks of 64 kept hot in L2 while the weight rows
-// pass, in tiles of 4 (then 3, 2, 1) rows that share each unpacked weight block. `tile(std::integral_constant<int,
-// NX>, x, blocks, w_row, y, ldy)` computes NX activation rows times one weight row.
-template <typename WBlock, typename XBlock, typename Tile>
+// pass, in tiles of kTileRows (the last one shorter) that share each unpacked weight block. `tile(std::
+// integral_constant<int, NX>, x, blocks, w_row, y, ldy)` computes NX activation rows times one weight row.
+template <typename WBlock, typename XBlock, int kTileRows = 4, typename Tile>
 void matmul_rows_by_tiles(const MatmulProblem& p, int64_t row_begin, int64_t row_end, int64_t blocks, Tile tile) {
     const auto* w = static_cast<const WBlock*>(p.w);
     const auto* xq = static_cast<const XBlock*>(p.x_q8);
@@ -24,17 +36,12 @@ void matmul_rows_by_tiles(const MatmulProblem& p, int64_t row_begin, int64_t row
         const int64_t nb = std::min(kXBlockRows, p.n - xb);
         for (int64_t r = row_begin; r < row_end; ++r) {
             const WBlock* w_row = w + r * blocks;
-            auto run = [&](auto nx, int64_t i) {
+            int64_t i = 0;
+            auto run = [&](auto nx) {
                 tile(nx, xq + (xb + i) * blocks, blocks, w_row, p.y + (xb + i) * p.rows + r, p.rows);
             };
-            int64_t i = 0;
-            for (; i + 4 <= nb; i += 4) run(std::integral_constant<int, 4>{}, i);
-            switch (nb - i) {
-                case 3: run(std::integral_constant<int, 3>{}, i); break;
-                case 2: run(std::integral_constant<int, 2>{}, i); break;
-                case 1: run(std::integral_constant<int, 1>{}, i); break;
-                default: break;
-            }
+            for (; i + kTileRows <= nb; i += kTileRows) run(std::integral_constant<int, kTileRows>{});
+            if (i < nb) with_rows<kTileRows - 1>(int(nb - i), run);
         }
     }
 }
