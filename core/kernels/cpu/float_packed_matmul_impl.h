@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kernels/cpu/compile_time_count.h"
 #include "kernels/cpu/float_packed.h"
 #include "kernels/cpu/isa_kernels.h"
 #include "kernels/cpu/stream_prefetch.h"
@@ -142,18 +143,6 @@ constexpr int64_t kKChunk = 256;
 // A block of activation tiles at most this large (bytes) is computed run by run (every chunk of a run, then the next
 // run) rather than chunk by chunk: it stays in L2 whole while the weights stream past once, in order.
 constexpr int64_t kRunMajorActivationBytes = 384 << 10;
-
-// Calls body(std::integral_constant<int, C>) for a count C in 1..kMax (groups of a run, or rows of a tile).
-template <int kMax, typename Body>
-inline void with_count(int count, Body&& body) {
-    if constexpr (kMax >= 1) {
-        if (count == kMax) {
-            body(std::integral_constant<int, kMax>{});
-            return;
-        }
-        with_count<kMax - 1>(count, body);
-    }
-}
 
 // matmul_rows for a packed F16 / BF16 weight: output columns [row_begin, row_end), row_begin on a group boundary.
 template <class G, llmatc_dtype D, bool kBf16Dot>

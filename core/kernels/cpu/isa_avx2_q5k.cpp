@@ -99,7 +99,8 @@ void q5_k_tile(const BlockQ8K* x, int64_t blocks, const BlockQ5_K* w_row, float*
         y[i * ldy] = k_quant::reduce_f32_avx2(_mm256_sub_ps(acc[i], _mm256_zextps128_ps256(acc_min[i])));
 }
 
-// Activation rows per tile: each unpacked weight block (16 registers' worth) serves this many rows.
+// Activation rows per tile: each unpacked weight block (16 registers' worth) serves this many rows (4: Q5_K_S 1.1B
+// pp512 ~97 tok/s, 8: ~101; 2 Zen 5 threads).
 constexpr int kQ5KTileRows = 8;
 
 }  // namespace

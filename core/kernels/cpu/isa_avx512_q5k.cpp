@@ -37,8 +37,9 @@ inline void unpack_block(const BlockQ5_K& block, k_quant::Q4KFamilyBlock& u, con
 
 }  // namespace
 
+// 8 activation rows share each unpacked weight block (4: Q5_K_S 1.1B pp512 ~169 tok/s, 8: ~176; 2 Zen 5 threads).
 void matmul_rows_q5_k_avx512(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
-    k_quant::matmul_rows_by_tiles<BlockQ5_K, BlockQ8K>(
+    k_quant::matmul_rows_by_tiles<BlockQ5_K, BlockQ8K, 8>(
         p, row_begin, row_end, p.cols / kQ5KBlock,
         [](auto nx, const BlockQ8K* x, int64_t blocks, const BlockQ5_K* w_row, float* y, int64_t ldy) {
             const FifthBitSelect select{{two_halves(0, 2), two_halves(4, 6)}, {two_halves(1, 3), two_halves(5, 7)}};

@@ -7,21 +7,10 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kernels/cpu/compile_time_count.h"
 #include "kernels/cpu/isa_kernels.h"
 
 namespace llmatc::cpu::k_quant {
-
-// Calls run(std::integral_constant<int, C>{}) for C == count, 1 <= count <= kMax.
-template <int kMax, typename Run>
-inline void with_rows(int count, Run&& run) {
-    if constexpr (kMax >= 1) {
-        if (count == kMax) {
-            run(std::integral_constant<int, kMax>{});
-            return;
-        }
-        with_rows<kMax - 1>(count, run);
-    }
-}
 
 // Rows [row_begin, row_end) of y = x · W^T for a weight stored row by row as `blocks` super-blocks (WBlock) and
 // activations as `blocks` XBlocks per row: activation rows go in blocks of 64 kept hot in L2 while the weight rows
@@ -41,7 +30,7 @@ void matmul_rows_by_tiles(const MatmulProblem& p, int64_t row_begin, int64_t row
                 tile(nx, xq + (xb + i) * blocks, blocks, w_row, p.y + (xb + i) * p.rows + r, p.rows);
             };
             for (; i + kTileRows <= nb; i += kTileRows) run(std::integral_constant<int, kTileRows>{});
-            if (i < nb) with_rows<kTileRows - 1>(int(nb - i), run);
+            if (i < nb) with_count<kTileRows - 1>(int(nb - i), run);
         }
     }
 }
