@@ -43,6 +43,7 @@ void aligned_free(void* ptr);
 struct WeightPacking {
     bool quantized = false;  // Q8_0 / Q4_0 / Q4_K
     bool floats = false;     // F16 / BF16
+    bool q5_k = false;       // Q5_K
 };
 std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc_dtype storage, ThreadPool* pool,
                                            WeightPacking pack = {});

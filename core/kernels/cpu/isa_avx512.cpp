@@ -12,6 +12,7 @@
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/quant_q4_k_packed.h"
 #include "kernels/cpu/quant_q5_k.h"
+#include "kernels/cpu/quant_q5_k_packed.h"
 #include "kernels/cpu/quant_q6_k.h"
 #include "kernels/cpu/simd_exp.h"
 
@@ -76,7 +77,12 @@ void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
             }
             break;
         case LLMATC_DTYPE_Q6_K: matmul_rows_q6_k_avx512(p, row_begin, row_end); return;
-        case LLMATC_DTYPE_Q5_K: matmul_rows_q5_k_avx512(p, row_begin, row_end); return;
+        case LLMATC_DTYPE_Q5_K:
+            if (p.packed)
+                matmul_rows_q5_k_packed_avx512(p, row_begin, row_end);
+            else
+                matmul_rows_q5_k_avx512(p, row_begin, row_end);
+            return;
         default: break;
     }
     isa_kernels_scalar().matmul_rows(p, row_begin, row_end);  // any other type
@@ -144,7 +150,8 @@ const IsaKernels& isa_kernels_avx512() {
                                     true,
                                     silu_mul,
                                     cpu_has_bf16() && amx_bf16_usable(),
-                                    amx_bf16_activations};
+                                    amx_bf16_activations,
+                                    true};
     return kernels;
 }
 

@@ -1,6 +1,7 @@
-// core/kernels/cpu/isa_avx512_q4k.cpp — Q4_K weights in the 16-row interleaved layout (quant_q4_k_packed.h) times
-// BlockQ8K activations with AVX-512 VNNI integer dot products. Compiled with the AVX-512 flags only; called only
-// when the CPU has AVX-512 F/BW/VL and VNNI (AVX2 tables read the same layout in isa_avx2_quant.cpp).
+// core/kernels/cpu/isa_avx512_q4k.cpp — Q4_K and Q5_K weights in the 16-row interleaved layouts
+// (quant_q4_k_packed.h, quant_q5_k_packed.h) times BlockQ8K activations with AVX-512 VNNI integer dot products.
+// Compiled with the AVX-512 flags only; called only by the avx512 level (AVX2 tables read the Q4_K layout in
+// isa_avx2_quant_impl.h).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 
 #include "kernels/cpu/packed_group_tiles.h"
 #include "kernels/cpu/quant_q4_k_packed.h"
+#include "kernels/cpu/quant_q5_k_packed.h"
 #include "kernels/cpu/stream_prefetch.h"
 
 namespace llmatc::cpu {
@@ -65,20 +67,29 @@ inline __m512i broadcast_sum_pair(const BlockQ8K& x, int p) {
     return _mm512_set1_epi32(v);
 }
 
-// NX activation rows times one 16-row weight group over every super-block. Lane r of acc[i] is y[i][group row r].
-// Per super-block and row: y += x.d * (d * sum_s sc[s] * dot_s - dmin * sum_s m[s] * x.sums[s]), the sums integer.
-// High nibbles are read in place (masked with 0xf0, so 16 times their value) and the low-nibble sub-blocks' scales
-// are multiplied by 16 to match: the integer sum is 16 times the true one, with |16 * sc * dot| summed over 8
-// sub-blocks <= 8 * 16 * 63 * 32 * 15 * 127 < 2^31.
-template <int NX>
+// Bit `bit` of every byte of v moved to bit 4 (the fifth bit of a Q5_K level), the other bits cleared. The 16-bit
+// shifts move at most 4 places, so bit 4 of each byte comes from the same byte.
+inline __m512i fifth_bit(__m512i v, int bit) {
+    const __m512i moved = bit <= 4 ? _mm512_slli_epi16(v, unsigned(4 - bit)) : _mm512_srli_epi16(v, unsigned(bit - 4));
+    return _mm512_and_si512(moved, _mm512_set1_epi8(0x10));
+}
+
+// NX activation rows times one 16-row weight group over every super-block (Q4_K, or Q5_K when kQ5). Lane r of
+// acc[i] is y[i][group row r]. Per super-block and row: y += x.d * (d * sum_s sc[s] * dot_s - dmin * sum_s m[s] *
+// x.sums[s]), the sums integer. Every level is taken as 16 times its value and so is the sum: Q4_K's high nibbles
+// in place (masked with 0xf0) with the low-nibble sub-blocks' scales times 16; Q5_K's levels (0..31, with the fifth
+// bit from the high-bit plane) with every scale times 16. |16 * sc * dot| summed over 8 sub-blocks <=
+// 8 * 16 * 63 * 32 * 31 * 127 < 2^31.
+template <bool kQ5, int NX>
 inline void packed_tile(const BlockQ8K* x, int64_t blocks, const uint8_t* group, float* y, int64_t ldy,
                         int valid_rows) {
+    constexpr int64_t kGroupBlockBytes = kQ5 ? kQ5KGroupBlockBytes : kQ4KGroupBlockBytes;
     __m512 acc[NX];
     for (int i = 0; i < NX; ++i) acc[i] = _mm512_setzero_ps();
     const __m512i low_mask = _mm512_set1_epi8(0x0f), high_mask = _mm512_set1_epi8(char(0xf0));
     for (int64_t b = 0; b < blocks; ++b) {
-        const uint8_t* gb = group + b * kQ4KGroupBlockBytes;
-        prefetch_stream(gb, kQ4KGroupBlockBytes);
+        const uint8_t* gb = group + b * kGroupBlockBytes;
+        prefetch_stream(gb, kGroupBlockBytes);
         const __m512i word0 = _mm512_loadu_si512(gb + kQ4KPackedScales);
         const __m512i word1 = _mm512_loadu_si512(gb + kQ4KPackedScales + 64);
         const __m512i word2 = _mm512_loadu_si512(gb + kQ4KPackedScales + 128);
@@ -101,11 +112,21 @@ inline void packed_tile(const BlockQ8K* x, int64_t blocks, const uint8_t* group,
             __m512i lo[8], hi[8];
             for (int j = 0; j < 8; ++j) {
                 const __m512i v = _mm512_loadu_si512(payload + 64 * (8 * c + j));
-                lo[j] = _mm512_and_si512(v, low_mask);
-                hi[j] = _mm512_and_si512(v, high_mask);
+                if constexpr (kQ5) {
+                    // Slice j's qh bytes hold the fifth bits of elements 4j.. of every sub-block: bit 2c for the
+                    // low nibbles (sub-block 2c), bit 2c + 1 for the high ones.
+                    const __m512i qh = _mm512_loadu_si512(gb + kQ5KPackedHighBits + 64 * j);
+                    lo[j] = _mm512_or_si512(_mm512_and_si512(v, low_mask), fifth_bit(qh, 2 * c));
+                    hi[j] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), low_mask),
+                                            fifth_bit(qh, 2 * c + 1));
+                } else {
+                    lo[j] = _mm512_and_si512(v, low_mask);
+                    hi[j] = _mm512_and_si512(v, high_mask);
+                }
             }
             const __m512i sc_lo = _mm512_slli_epi32(scale_of(word0, word2, 2 * c), 4);
-            const __m512i sc_hi = scale_of(word0, word2, 2 * c + 1);
+            const __m512i sc_hi = kQ5 ? _mm512_slli_epi32(scale_of(word0, word2, 2 * c + 1), 4)
+                                      : scale_of(word0, word2, 2 * c + 1);
             for (int i = 0; i < NX; ++i) {
                 // BlockQ8K keeps chunk c's low-nibble elements at 128 (c / 2) + 32 (c % 2) and the high ones 64 on.
                 const int8_t* q = x[i * blocks + b].qs + 128 * (c / 2) + 32 * (c % 2);
@@ -133,16 +154,26 @@ inline void packed_tile(const BlockQ8K* x, int64_t blocks, const uint8_t* group,
     for (int i = 0; i < NX; ++i) _mm512_mask_storeu_ps(y + i * ldy, mask, acc[i]);
 }
 
-}  // namespace
-
-void matmul_rows_q4_k_packed_avx512(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
+template <bool kQ5>
+void packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     const int64_t blocks = p.cols / kQ4KBlock;
+    const int64_t group_bytes = blocks * (kQ5 ? kQ5KGroupBlockBytes : kQ4KGroupBlockBytes);
     const auto* xq = static_cast<const BlockQ8K*>(p.x_q8);
     const auto* w = static_cast<const uint8_t*>(p.w);
     for_each_packed_group_tile<4>(p.n, row_begin, row_end, [&](auto nx, int64_t i, int64_t g, int64_t r, int valid) {
-        packed_tile<decltype(nx)::value>(xq + i * blocks, blocks, w + g * blocks * kQ4KGroupBlockBytes,
-                                         p.y + i * p.rows + r, p.rows, valid);
+        packed_tile<kQ5, decltype(nx)::value>(xq + i * blocks, blocks, w + g * group_bytes, p.y + i * p.rows + r,
+                                              p.rows, valid);
     });
+}
+
+}  // namespace
+
+void matmul_rows_q4_k_packed_avx512(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
+    packed_matmul<false>(p, row_begin, row_end);
+}
+
+void matmul_rows_q5_k_packed_avx512(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
+    packed_matmul<true>(p, row_begin, row_end);
 }
 
 }  // namespace llmatc::cpu

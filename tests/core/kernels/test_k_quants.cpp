@@ -1,14 +1,17 @@
 // tests/core/kernels/test_k_quants.cpp — Q6_K and Q5_K weights (read from GGUF, never quantized at load): zero-copy
 // blocks, decoding, matmul at every ISA level and thread count against the reference on the quantized operands,
 // ISA agreement with the scalar kernel, and the errors for bad shapes, sizes and requests.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <type_traits>
 
 #include "kernels/cpu/cpu_weight.h"
 #include "kernels/cpu/fp16.h"
 #include "kernels/cpu/quant_q5_k.h"
+#include "kernels/cpu/quant_q5_k_packed.h"
 #include "kernels/cpu/quant_q6_k.h"
 #include "reference_kernels.h"
 #include "test_support.h"
@@ -149,18 +152,35 @@ TEST_CASE("Q6_K and Q5_K blocks are used in place, decode per element, and conve
                                                                        : block_view(q5, kq.dtype, rows, cols);
         llmatc_weight *kept = nullptr, *as_f32 = nullptr;
         LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, kq.dtype, &kept));
-        REQUIRE(kept->data == view.data);  // zero-copy from the mapping
-        REQUIRE(b.k->weight_bytes(b.ctx, kept) == uint64_t(rows * cols / 256) * kq.block_bytes);
+        // Q5_K is repacked at load where the kernel table has a packed kernel for it; otherwise used in place.
+        const bool repacked = kq.dtype == LLMATC_DTYPE_Q5_K && cpu::isa_kernels(cpu::best_isa()).packs_q5_k;
+        REQUIRE(kept->packed == repacked);
+        if (repacked) {
+            REQUIRE(b.k->weight_bytes(b.ctx, kept) == cpu::packed_q5_k_weight_bytes(rows, cols));
+        } else {
+            REQUIRE(kept->data == view.data);  // zero-copy from the mapping
+            REQUIRE(b.k->weight_bytes(b.ctx, kept) == uint64_t(rows * cols / 256) * kq.block_bytes);
+        }
         LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, LLMATC_DTYPE_F32, &as_f32));
         const std::vector<float> values = weight_values(kept);
         REQUIRE(values == weight_values(as_f32));
-        // A transient view (a copy its source frees after the load) is copied byte for byte, never kept.
+        // A transient view (a copy its source frees after the load) is copied byte for byte, never kept; a repacked
+        // weight holds every byte of every row too (quant_q5_k_packed.h), in its own places.
         llmatc_tensor_view transient_view = view;
         transient_view.flags = LLMATC_TENSOR_TRANSIENT;
         llmatc_weight* copied = nullptr;
         LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &transient_view, kq.dtype, &copied));
         REQUIRE(copied->data != view.data);
-        REQUIRE(std::memcmp(copied->data, view.data, size_t(view.nbytes)) == 0);
+        if (repacked) {
+            std::vector<cpu::BlockQ5_K> row_blocks(size_t(cols / 256));
+            for (int64_t r = 0; r < rows; ++r) {
+                cpu::unpack_q5_k_row(copied->data, cols, r, row_blocks.data());
+                REQUIRE(std::memcmp(row_blocks.data(), q5.data() + r * (cols / 256),
+                                    row_blocks.size() * sizeof(cpu::BlockQ5_K)) == 0);
+            }
+        } else {
+            REQUIRE(std::memcmp(copied->data, view.data, size_t(view.nbytes)) == 0);
+        }
         b.k->weight_destroy(b.ctx, copied);
 
         // Each value from its own fields, written out per the layout comments of quant_q6_k.h / quant_q5_k.h
@@ -255,6 +275,34 @@ TEST_CASE("every ISA's Q6_K and Q5_K matmul agrees with the scalar kernel", "[k_
                 b.k->weight_destroy(b.ctx, w);
                 scalar.k->weight_destroy(scalar.ctx, w_ref);
             }
+        }
+    }
+}
+
+TEST_CASE("a Q6_K / Q5_K row's product does not depend on the other rows in the batch (bitwise)", "[k_quants][batch]") {
+    // As the [matmul][batch] case checks for the types that can be made from F32 (these come only from files).
+    std::mt19937 rng(405);
+    const int64_t rows = 40, cols = 512;
+    const int64_t counts[] = {1, 2, 5, 8, 9, 17, 65};  // the largest last: 65 crosses a 64-row activation block
+    const int64_t largest = counts[std::size(counts) - 1];
+    for (cpu::Isa isa : available_isas()) {
+        TestBackend b(3, isa);
+        for (const KQuant& kq : kKQuants) {
+            const std::vector<uint8_t> bytes = random_weight_bytes(rng, kq.dtype, rows, cols);
+            const llmatc_tensor_view view = bytes_view(bytes, kq.dtype, rows, cols);
+            llmatc_weight* w = nullptr;
+            LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, kq.dtype, &w));
+            const std::vector<float> x = random_vector(rng, size_t(largest * cols), -3.0f, 3.0f);
+            std::vector<float> alone = poisoned(size_t(largest * rows));
+            for (int64_t i = 0; i < largest; ++i)
+                LLMATC_REQUIRE_OK(b.k->matmul(b.ctx, w, x.data() + i * cols, 1, alone.data() + i * rows));
+            for (int64_t n : counts) {
+                std::vector<float> y = poisoned(size_t(n * rows));
+                LLMATC_REQUIRE_OK(b.k->matmul(b.ctx, w, x.data(), n, y.data()));
+                INFO(b.label << " " << kq.name << " n " << n);
+                CHECK(std::equal(y.begin(), y.end(), alone.begin()));
+            }
+            b.k->weight_destroy(b.ctx, w);
         }
     }
 }
