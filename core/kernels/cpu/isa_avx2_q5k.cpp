@@ -83,8 +83,8 @@ void q5_k_tile(const BlockQ8K* x, int64_t blocks, const BlockQ5_K* w_row, float*
                 const int8_t* q = xb.qs + 128 * (c / 2) + 32 * (c % 2);
                 const __m256i x_lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
                 const __m256i x_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64));
-                scaled = _mm256_add_epi32(scaled,
-                                          _mm256_madd_epi16(_mm256_maddubs_epi16(u.levels[2 * c], x_lo), u.scales[2 * c]));
+                scaled = _mm256_add_epi32(
+                    scaled, _mm256_madd_epi16(_mm256_maddubs_epi16(u.levels[2 * c], x_lo), u.scales[2 * c]));
                 scaled = _mm256_add_epi32(
                     scaled, _mm256_madd_epi16(_mm256_maddubs_epi16(u.levels[2 * c + 1], x_hi), u.scales[2 * c + 1]));
             }
