@@ -78,11 +78,11 @@ void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
             break;
         case LLMATC_DTYPE_Q6_K: matmul_rows_q6_k_avx512(p, row_begin, row_end); return;
         case LLMATC_DTYPE_Q5_K:
-            if (p.packed)
+            if (p.packed) {  // every 2-D Q5_K weight on this level
                 matmul_rows_q5_k_packed_avx512(p, row_begin, row_end);
-            else
-                matmul_rows_q5_k_avx512(p, row_begin, row_end);
-            return;
+                return;
+            }
+            break;
         default: break;
     }
     isa_kernels_scalar().matmul_rows(p, row_begin, row_end);  // any other type

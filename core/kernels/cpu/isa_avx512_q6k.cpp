@@ -4,7 +4,8 @@
 
 #include <algorithm>
 
-#include "kernels/cpu/isa_avx512_k_quants.h"
+#include "kernels/cpu/k_quant_row_tiles.h"
+#include "kernels/cpu/stream_prefetch.h"
 #include "kernels/cpu/quant_q6_k.h"
 
 namespace llmatc::cpu {
