@@ -47,9 +47,8 @@ void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
         case LLMATC_DTYPE_F16: simd::matmul_rows_typed<Avx2, LLMATC_DTYPE_F16>(p, row_begin, row_end); return;
         case LLMATC_DTYPE_BF16: simd::matmul_rows_typed<Avx2, LLMATC_DTYPE_BF16>(p, row_begin, row_end); return;
         case LLMATC_DTYPE_Q6_K: matmul_rows_q6_k_avx2(p, row_begin, row_end); return;
-        case LLMATC_DTYPE_Q5_K: matmul_rows_q5_k_avx2(p, row_begin, row_end); return;
         default:
-            // Packed Q8_0 / Q4_0 / Q4_K: isa_avx2_quant.cpp, isa_avx2_vnni_quant.cpp.
+            // Packed Q8_0 / Q4_0 / Q4_K / Q5_K: isa_avx2_quant.cpp, isa_avx2_vnni_quant.cpp.
             if (packed_quant(p, row_begin, row_end)) return;
             isa_kernels_scalar().matmul_rows(p, row_begin, row_end);
             return;
@@ -86,7 +85,10 @@ const IsaKernels& isa_kernels_avx2() {
                                     true,
                                     avx2_quantize_act_row,
                                     true,
-                                    silu_mul};
+                                    silu_mul,
+                                    false,
+                                    nullptr,
+                                    true};
     return kernels;
 }
 
@@ -100,7 +102,10 @@ const IsaKernels& isa_kernels_avx2_vnni() {
                                     true,
                                     avx2_quantize_act_row,
                                     true,
-                                    silu_mul};
+                                    silu_mul,
+                                    false,
+                                    nullptr,
+                                    true};
     return kernels;
 }
 

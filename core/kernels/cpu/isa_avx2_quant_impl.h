@@ -19,6 +19,7 @@
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/quant_packed.h"
 #include "kernels/cpu/quant_q4_k_packed.h"
+#include "kernels/cpu/quant_q5_k_packed.h"
 #include "kernels/cpu/stream_prefetch.h"
 
 namespace llmatc::cpu::avx2_quant_impl {
@@ -159,19 +160,27 @@ inline void q4_k_min_pairs(__m256i word1, __m256i word2, __m256i pair[4]) {
     }
 }
 
-// NX activation rows times one 16-row packed Q4_K group over every super-block (quant_q4_k_packed.h). Lane r of
-// acc[i][h] is y[i][group row 8h + r]. Per super-block and row: y += x.d * (d * sum_s sc[s] * dot_s - dmin * sum_s
+// Bit `bit` of every byte of v moved to bit 4 (the fifth bit of a Q5_K level), the other bits cleared. The 16-bit
+// shifts move at most 4 places, so bit 4 of each byte comes from the same byte.
+inline __m256i q5_k_fifth_bit(__m256i v, int bit) {
+    const __m256i moved = bit <= 4 ? _mm256_slli_epi16(v, 4 - bit) : _mm256_srli_epi16(v, bit - 4);
+    return _mm256_and_si256(moved, _mm256_set1_epi8(0x10));
+}
+
+// NX activation rows times one 16-row packed Q4_K group (or Q5_K when kQ5: quant_q5_k_packed.h, the fifth bits
+// added to the nibbles) over every super-block (quant_q4_k_packed.h). Lane r of acc[i][h] is y[i][group row 8h + r]. Per super-block and row: y += x.d * (d * sum_s sc[s] * dot_s - dmin * sum_s
 // m[s] * x.sums[s]). The scaled sum is formed as 16 times its value, exactly as the AVX-512 kernel forms it, so
 // the F32 steps and results match it.
-template <bool kVnni, int NX>
+template <bool kVnni, bool kQ5, int NX>
 inline void q4_k_packed_tile(const BlockQ8K* x, int64_t blocks, const uint8_t* group, float* y, int64_t ldy,
                              int valid_rows) {
+    constexpr int64_t kGroupBlockBytes = kQ5 ? kQ5KGroupBlockBytes : kQ4KGroupBlockBytes;
     __m256 acc[NX][2];
     for (int i = 0; i < NX; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
     const __m256i low_mask = _mm256_set1_epi8(0x0f);
     for (int64_t b = 0; b < blocks; ++b) {
-        const uint8_t* gb = group + b * kQ4KGroupBlockBytes;
-        prefetch_stream(gb, kQ4KGroupBlockBytes);
+        const uint8_t* gb = group + b * kGroupBlockBytes;
+        prefetch_stream(gb, kGroupBlockBytes);
         for (int h = 0; h < 2; ++h) {
             const auto word = [&](int w) {
                 return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kQ4KPackedScales + 64 * w + 32 * h));
@@ -200,6 +209,13 @@ inline void q4_k_packed_tile(const BlockQ8K* x, int64_t blocks, const uint8_t* g
                     const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(payload + 64 * (8 * c + j)));
                     lo[j] = _mm256_and_si256(v, low_mask);
                     hi[j] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low_mask);
+                    if constexpr (kQ5) {
+                        // Slice j's qh bytes: bit 2c is the fifth bit of the low nibbles, bit 2c + 1 of the high ones.
+                        const __m256i qh = _mm256_loadu_si256(
+                            reinterpret_cast<const __m256i*>(gb + kQ5KPackedHighBits + 64 * j + 32 * h));
+                        lo[j] = _mm256_or_si256(lo[j], q5_k_fifth_bit(qh, 2 * c));
+                        hi[j] = _mm256_or_si256(hi[j], q5_k_fifth_bit(qh, 2 * c + 1));
+                    }
                 }
                 // Scales as int16 in both halves of each lane, so vpmaddwd multiplies and adds the pair at once (VNNI:
                 // int32, for vpmulld).
@@ -222,15 +238,19 @@ inline void q4_k_packed_tile(const BlockQ8K* x, int64_t blocks, const uint8_t* g
                                                                                   _mm256_mullo_epi32(d, sc_hi)));
                         continue;
                     }
-                    // 8 products of <= 2 * 15 * 127 per int16 lane: <= 30480 < 2^15.
-                    __m256i a = _mm256_maddubs_epi16(lo[0], broadcast_4_bytes(q));
-                    __m256i d = _mm256_maddubs_epi16(hi[0], broadcast_4_bytes(q + 64));
-                    for (int j = 1; j < 8; ++j) {
-                        a = _mm256_add_epi16(a, _mm256_maddubs_epi16(lo[j], broadcast_4_bytes(q + 4 * j)));
-                        d = _mm256_add_epi16(d, _mm256_maddubs_epi16(hi[j], broadcast_4_bytes(q + 64 + 4 * j)));
+                    // Q4_K: 8 pair sums of <= 2 * 15 * 127 per int16 lane, <= 30480 < 2^15. Q5_K's levels reach 31:
+                    // 4 pair sums, <= 31496, per vpmaddwd.
+                    constexpr int kRun = kQ5 ? 4 : 8;
+                    for (int j0 = 0; j0 < 8; j0 += kRun) {
+                        __m256i a = _mm256_maddubs_epi16(lo[j0], broadcast_4_bytes(q + 4 * j0));
+                        __m256i d = _mm256_maddubs_epi16(hi[j0], broadcast_4_bytes(q + 64 + 4 * j0));
+                        for (int j = j0 + 1; j < j0 + kRun; ++j) {
+                            a = _mm256_add_epi16(a, _mm256_maddubs_epi16(lo[j], broadcast_4_bytes(q + 4 * j)));
+                            d = _mm256_add_epi16(d, _mm256_maddubs_epi16(hi[j], broadcast_4_bytes(q + 64 + 4 * j)));
+                        }
+                        const __m256i sum = _mm256_add_epi32(_mm256_madd_epi16(a, sc_lo), _mm256_madd_epi16(d, sc_hi));
+                        scaled[i] = _mm256_add_epi32(scaled[i], sum);
                     }
-                    const __m256i sum = _mm256_add_epi32(_mm256_madd_epi16(a, sc_lo), _mm256_madd_epi16(d, sc_hi));
-                    scaled[i] = _mm256_add_epi32(scaled[i], sum);
                 }
             }
             const __m256 dv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb + 16 * h)));
@@ -248,26 +268,28 @@ inline void q4_k_packed_tile(const BlockQ8K* x, int64_t blocks, const uint8_t* g
     for (int i = 0; i < NX; ++i) store_group_rows(y + i * ldy, acc[i], valid_rows);
 }
 
-template <bool kVnni>
+template <bool kVnni, bool kQ5>
 void q4_k_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     const int64_t blocks = p.cols / kQ4KBlock;
+    const int64_t group_bytes = blocks * (kQ5 ? kQ5KGroupBlockBytes : kQ4KGroupBlockBytes);
     const auto* xq = static_cast<const BlockQ8K*>(p.x_q8);
     const auto* w = static_cast<const uint8_t*>(p.w);
     for_each_packed_group_tile<2>(p.n, row_begin, row_end, [&](auto nx, int64_t i, int64_t g, int64_t r, int valid) {
-        q4_k_packed_tile<kVnni, decltype(nx)::value>(xq + i * blocks, blocks, w + g * blocks * kQ4KGroupBlockBytes,
-                                              p.y + i * p.rows + r, p.rows, valid);
+        q4_k_packed_tile<kVnni, kQ5, decltype(nx)::value>(xq + i * blocks, blocks, w + g * group_bytes,
+                                                          p.y + i * p.rows + r, p.rows, valid);
     });
 }
 
 
-// matmul_rows for a packed Q8_0 / Q4_0 / Q4_K weight; false, computing nothing, for anything else.
+// matmul_rows for a packed Q8_0 / Q4_0 / Q4_K / Q5_K weight; false, computing nothing, for anything else.
 template <bool kVnni>
 bool packed_quant_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     if (!p.packed) return false;
     switch (p.dtype) {
         case LLMATC_DTYPE_Q8_0: packed_matmul<kVnni, LLMATC_DTYPE_Q8_0>(p, row_begin, row_end); return true;
         case LLMATC_DTYPE_Q4_0: packed_matmul<kVnni, LLMATC_DTYPE_Q4_0>(p, row_begin, row_end); return true;
-        case LLMATC_DTYPE_Q4_K: q4_k_packed_matmul<kVnni>(p, row_begin, row_end); return true;
+        case LLMATC_DTYPE_Q4_K: q4_k_packed_matmul<kVnni, false>(p, row_begin, row_end); return true;
+        case LLMATC_DTYPE_Q5_K: q4_k_packed_matmul<kVnni, true>(p, row_begin, row_end); return true;
         default: return false;
     }
 }

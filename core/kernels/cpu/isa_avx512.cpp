@@ -94,9 +94,8 @@ void matmul_rows_no_vnni(const MatmulProblem& p, int64_t row_begin, int64_t row_
     if (float_matmul(p, row_begin, row_end)) return;
     switch (p.dtype) {
         case LLMATC_DTYPE_Q6_K: matmul_rows_q6_k_avx2(p, row_begin, row_end); return;
-        case LLMATC_DTYPE_Q5_K: matmul_rows_q5_k_avx2(p, row_begin, row_end); return;
         default:
-            if (avx2_packed_quant_matmul(p, row_begin, row_end)) return;  // packed Q8_0 / Q4_0 / Q4_K
+            if (avx2_packed_quant_matmul(p, row_begin, row_end)) return;  // packed Q8_0 / Q4_0 / Q4_K / Q5_K
             isa_kernels_scalar().matmul_rows(p, row_begin, row_end);
             return;
     }
@@ -165,7 +164,10 @@ const IsaKernels& isa_kernels_avx512_no_vnni() {
                                     true,
                                     avx2_quantize_act_row,
                                     true,
-                                    silu_mul};
+                                    silu_mul,
+                                    false,
+                                    nullptr,
+                                    true};
     return kernels;
 }
 

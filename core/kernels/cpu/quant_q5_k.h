@@ -40,6 +40,6 @@ void dequantize_block_q5_k(const BlockQ5_K* block, float* out);
 // holds n rows of cols/256 BlockQ8K blocks (quantize_row_q8k; p.x is unused). Per super-block, as for Q4_K:
 // y += dx * (d * sum_s sc[s] * dot_s - dmin * sum_s m[s] * sums[s]).
 void matmul_rows_q5_k_scalar(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
-// (AVX2: matmul_rows_q5_k_avx2 in place; AVX-512 VNNI: repacked, quant_q5_k_packed.h.)
+// (The AVX2 and AVX-512 levels repack Q5_K at load: quant_q5_k_packed.h.)
 
 }  // namespace llmatc::cpu

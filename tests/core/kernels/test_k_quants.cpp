@@ -279,6 +279,38 @@ TEST_CASE("every ISA's Q6_K and Q5_K matmul agrees with the scalar kernel", "[k_
     }
 }
 
+TEST_CASE("Q5_K's largest levels and scales times the largest activations stay exact on every ISA", "[k_quants]") {
+    // Every level 31, every scale 63, every activation +127 after quantization: the kernels' int16 and int32 sums
+    // at their bounds (an int16 sum of more than 4 vpmaddubsw pairs would wrap).
+    cpu::BlockQ5_K block{};
+    block.d = cpu::f32_to_fp16(0.01f);
+    block.dmin = 0;
+    for (int i = 0; i < 4; ++i) block.scales[i] = 0xff;      // scales 0-3 = 63, top bits of scales 4-7 = 3
+    for (int i = 8; i < 12; ++i) block.scales[i] = 0x0f;     // low bits of scales 4-7 = 15; mins 0
+    std::memset(block.qs, 0xff, sizeof(block.qs));
+    std::memset(block.qh, 0xff, sizeof(block.qh));
+    const int64_t rows = 20, cols = 512, n = 3;
+    const std::vector<cpu::BlockQ5_K> blocks(size_t(rows * cols / 256), block);
+    const llmatc_tensor_view view = block_view(blocks, LLMATC_DTYPE_Q5_K, rows, cols);
+    const std::vector<float> x(size_t(n * cols), 1.0f);
+    TestBackend scalar(1, cpu::Isa::scalar);
+    llmatc_weight* w_ref = nullptr;
+    LLMATC_REQUIRE_OK(scalar.k->weight_create(scalar.ctx, &view, LLMATC_DTYPE_Q5_K, &w_ref));
+    std::vector<float> y_ref = poisoned(size_t(n * rows));
+    LLMATC_REQUIRE_OK(scalar.k->matmul(scalar.ctx, w_ref, x.data(), n, y_ref.data()));
+    for (cpu::Isa isa : available_isas()) {
+        TestBackend b(2, isa);
+        llmatc_weight* w = nullptr;
+        LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, LLMATC_DTYPE_Q5_K, &w));
+        std::vector<float> y = poisoned(size_t(n * rows));
+        LLMATC_REQUIRE_OK(b.k->matmul(b.ctx, w, x.data(), n, y.data()));
+        INFO(b.label);
+        require_close(y, y_ref, 1e-6, 2e-5, std::vector<float>(y.size(), std::fabs(y_ref[0])));
+        b.k->weight_destroy(b.ctx, w);
+    }
+    scalar.k->weight_destroy(scalar.ctx, w_ref);
+}
+
 TEST_CASE("a Q6_K / Q5_K row's product does not depend on the other rows in the batch (bitwise)", "[k_quants][batch]") {
     // As the [matmul][batch] case checks for the types that can be made from F32 (these come only from files).
     std::mt19937 rng(405);
