@@ -168,9 +168,9 @@ inline __m256i q5_k_fifth_bit(__m256i v, int bit) {
 }
 
 // NX activation rows times one 16-row packed Q4_K group (or Q5_K when kQ5: quant_q5_k_packed.h, the fifth bits
-// added to the nibbles) over every super-block (quant_q4_k_packed.h). Lane r of acc[i][h] is y[i][group row 8h + r]. Per super-block and row: y += x.d * (d * sum_s sc[s] * dot_s - dmin * sum_s
-// m[s] * x.sums[s]). The scaled sum is formed as 16 times its value, exactly as the AVX-512 kernel forms it, so
-// the F32 steps and results match it.
+// added to the nibbles) over every super-block (quant_q4_k_packed.h). Lane r of acc[i][h] is y[i][group row 8h + r].
+// Per super-block and row: y += x.d * (d * sum_s sc[s] * dot_s - dmin * sum_s m[s] * x.sums[s]). The scaled sum is
+// formed as 16 times its value, exactly as the AVX-512 kernel forms it, so the F32 steps and results match it.
 template <bool kVnni, bool kQ5, int NX>
 inline void q4_k_packed_tile(const BlockQ8K* x, int64_t blocks, const uint8_t* group, float* y, int64_t ldy,
                              int valid_rows) {

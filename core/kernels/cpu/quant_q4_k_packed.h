@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/cpu/quant_q4_k.h"
 
@@ -29,6 +30,25 @@ constexpr int64_t kQ4KGroupBlockBytes = kQ4KPackRows * int64_t(sizeof(BlockQ4_K)
 constexpr int64_t kQ4KPackedDmin = 32;
 constexpr int64_t kQ4KPackedScales = 64;
 constexpr int64_t kQ4KPackedPayload = 256;
+
+// Row r's (0..15) d, dmin, scales and qs of one block (a BlockQ4_K, or a BlockQ5_K: the same fields) written into /
+// read from their places in a group super-block (Q5_K's group super-blocks begin with Q4_K's layout).
+template <typename Block>
+inline void place_q4_k_fields(const Block& block, int64_t r, uint8_t* group_block) {
+    std::memcpy(group_block + 2 * r, &block.d, 2);
+    std::memcpy(group_block + kQ4KPackedDmin + 2 * r, &block.dmin, 2);
+    for (int w = 0; w < 3; ++w) std::memcpy(group_block + kQ4KPackedScales + 64 * w + 4 * r, block.scales + 4 * w, 4);
+    for (int slice = 0; slice < 32; ++slice)
+        std::memcpy(group_block + kQ4KPackedPayload + 64 * slice + 4 * r, block.qs + 4 * slice, 4);
+}
+template <typename Block>
+inline void gather_q4_k_fields(const uint8_t* group_block, int64_t r, Block& block) {
+    std::memcpy(&block.d, group_block + 2 * r, 2);
+    std::memcpy(&block.dmin, group_block + kQ4KPackedDmin + 2 * r, 2);
+    for (int w = 0; w < 3; ++w) std::memcpy(block.scales + 4 * w, group_block + kQ4KPackedScales + 64 * w + 4 * r, 4);
+    for (int slice = 0; slice < 32; ++slice)
+        std::memcpy(block.qs + 4 * slice, group_block + kQ4KPackedPayload + 64 * slice + 4 * r, 4);
+}
 
 // Bytes of a packed [rows, cols] Q4_K weight: rows rounded up to a multiple of 16.
 uint64_t packed_q4_k_weight_bytes(int64_t rows, int64_t cols);

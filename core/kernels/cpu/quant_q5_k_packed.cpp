@@ -20,11 +20,7 @@ const uint8_t* group_block(const void* packed, int64_t cols, int64_t group, int6
 void read_block(const void* packed, int64_t cols, int64_t row, int64_t b, BlockQ5_K& block) {
     const int64_t r = row % kQ4KPackRows;
     const uint8_t* gb = group_block(packed, cols, row / kQ4KPackRows, b);
-    std::memcpy(&block.d, gb + 2 * r, 2);
-    std::memcpy(&block.dmin, gb + kQ4KPackedDmin + 2 * r, 2);
-    for (int w = 0; w < 3; ++w) std::memcpy(block.scales + 4 * w, gb + kQ4KPackedScales + 64 * w + 4 * r, 4);
-    for (int slice = 0; slice < 32; ++slice)
-        std::memcpy(block.qs + 4 * slice, gb + kQ4KPackedPayload + 64 * slice + 4 * r, 4);
+    gather_q4_k_fields(gb, r, block);
     for (int slice = 0; slice < 8; ++slice)
         std::memcpy(block.qh + 4 * slice, gb + kQ5KPackedHighBits + 64 * slice + 4 * r, 4);
 }
@@ -45,11 +41,7 @@ void pack_q5_k_group(const BlockQ5_K* blocks, int64_t rows, int64_t cols, int64_
             const int64_t row = group * kQ4KPackRows + r;
             if (row >= rows) break;  // padding rows stay zero (d = dmin = 0)
             const BlockQ5_K& block = blocks[row * n_blocks + b];
-            std::memcpy(gb + 2 * r, &block.d, 2);
-            std::memcpy(gb + kQ4KPackedDmin + 2 * r, &block.dmin, 2);
-            for (int w = 0; w < 3; ++w) std::memcpy(gb + kQ4KPackedScales + 64 * w + 4 * r, block.scales + 4 * w, 4);
-            for (int slice = 0; slice < 32; ++slice)
-                std::memcpy(gb + kQ4KPackedPayload + 64 * slice + 4 * r, block.qs + 4 * slice, 4);
+            place_q4_k_fields(block, r, gb);
             for (int slice = 0; slice < 8; ++slice)
                 std::memcpy(gb + kQ5KPackedHighBits + 64 * slice + 4 * r, block.qh + 4 * slice, 4);
         }
