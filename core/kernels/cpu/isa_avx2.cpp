@@ -74,38 +74,33 @@ void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
     for (; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
+// The AVX2 tables, alike but for how packed quantized weights are multiplied.
+IsaKernels avx2_table(Isa isa, const char* name, void (*matmul)(const MatmulProblem&, int64_t, int64_t)) {
+    return IsaKernels{isa,
+                      name,
+                      matmul,
+                      quantize_row_q8_0,
+                      /*has_bf16_dot=*/false,
+                      /*packs_quantized=*/true,
+                      avx2_quantize_act_row,
+                      /*packs_floats=*/true,
+                      silu_mul,
+                      /*has_amx_bf16=*/false,
+                      /*amx_bf16_activations=*/nullptr,
+                      /*packs_q5_k=*/true};
+}
+
 }  // namespace
 
 const IsaKernels& isa_kernels_avx2() {
-    static const IsaKernels kernels{Isa::avx2,
-                                    "avx2",
-                                    matmul_rows<avx2_packed_quant_matmul>,
-                                    quantize_row_q8_0,
-                                    false,
-                                    true,
-                                    avx2_quantize_act_row,
-                                    true,
-                                    silu_mul,
-                                    false,
-                                    nullptr,
-                                    true};
+    static const IsaKernels kernels = avx2_table(Isa::avx2, "avx2", matmul_rows<avx2_packed_quant_matmul>);
     return kernels;
 }
 
 // AVX2 with AVX-VNNI (Alder Lake and later): vpdpbusd for the packed quantized weights.
 const IsaKernels& isa_kernels_avx2_vnni() {
-    static const IsaKernels kernels{Isa::avx2_vnni,
-                                    "avx2-vnni",
-                                    matmul_rows<avx2_vnni_packed_quant_matmul>,
-                                    quantize_row_q8_0,
-                                    false,
-                                    true,
-                                    avx2_quantize_act_row,
-                                    true,
-                                    silu_mul,
-                                    false,
-                                    nullptr,
-                                    true};
+    static const IsaKernels kernels =
+        avx2_table(Isa::avx2_vnni, "avx2-vnni", matmul_rows<avx2_vnni_packed_quant_matmul>);
     return kernels;
 }
 

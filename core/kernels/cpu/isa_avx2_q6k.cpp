@@ -8,7 +8,6 @@
 #include <cstring>
 
 #include "kernels/cpu/fp16.h"
-#include "kernels/cpu/isa_avx2_k_quants.h"
 #include "kernels/cpu/isa_avx2_quant.h"
 #include "kernels/cpu/k_quant_row_tiles.h"
 #include "kernels/cpu/quant_q6_k.h"
@@ -17,6 +16,14 @@
 namespace llmatc::cpu {
 
 namespace {
+
+// The sum of the 8 float lanes of v (a row's accumulator, once per row).
+inline float reduce_f32_avx2(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
 
 // One weight super-block unpacked for the dot products: levels[k] byte l is the 6-bit level (0..63) of element
 // 32k + l, lined up with BlockQ8K16::qs[32k + l]; scales[k] holds, as int16, sub-block 2k's scale in its low
@@ -79,7 +86,7 @@ void q6_k_tile(const BlockQ8K16* x, int64_t blocks, const BlockQ6_K* w_row, floa
             acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(xb.d * u.d), acc[i]);
         }
     }
-    for (int i = 0; i < NX; ++i) y[i * ldy] = k_quant::reduce_f32_avx2(acc[i]);
+    for (int i = 0; i < NX; ++i) y[i * ldy] = reduce_f32_avx2(acc[i]);
 }
 
 }  // namespace

@@ -14,10 +14,11 @@ namespace llmatc::cpu::k_quant {
 
 // Rows [row_begin, row_end) of y = x · W^T for a weight stored row by row as `blocks` super-blocks (WBlock) and
 // activations as `blocks` XBlocks per row: activation rows go in blocks of 64 kept hot in L2 while the weight rows
-// pass, in tiles of kTileRows (the last one shorter) that share each unpacked weight block. `tile(std::
+// pass, in tiles of 4 (the last one shorter) that share each unpacked weight block. `tile(std::
 // integral_constant<int, NX>, x, blocks, w_row, y, ldy)` computes NX activation rows times one weight row.
-template <typename WBlock, typename XBlock, int kTileRows = 4, typename Tile>
+template <typename WBlock, typename XBlock, typename Tile>
 void matmul_rows_by_tiles(const MatmulProblem& p, int64_t row_begin, int64_t row_end, int64_t blocks, Tile tile) {
+    constexpr int kTileRows = 4;
     const auto* w = static_cast<const WBlock*>(p.w);
     const auto* xq = static_cast<const XBlock*>(p.x_q8);
     constexpr int64_t kXBlockRows = 64;
