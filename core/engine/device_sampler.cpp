@@ -62,9 +62,9 @@ void DeviceSampler::sample(std::span<const llmatc_sample_params> params, std::sp
         logprobs.size() < params.size())
         throw Error(LLMATC_ERR_INTERNAL, "device sampling: " + std::to_string(params.size()) +
                                              " rows do not fit the logits buffer or the outputs");
-    check_status(kernels_->sample(kernels_->ctx, buffer_, static_cast<int64_t>(params.size()), vocab_size_,
-                                  params.data(), tokens.data(), logprobs.data()),
-                 std::string(kernels_->name) + " backend: sample");
+    const llmatc_status status = kernels_->sample(kernels_->ctx, buffer_, static_cast<int64_t>(params.size()),
+                                                  vocab_size_, params.data(), tokens.data(), logprobs.data());
+    if (status != LLMATC_OK) check_status(status, std::string(kernels_->name) + " backend: sample");
 }
 
 }  // namespace llmatc::engine

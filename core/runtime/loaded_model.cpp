@@ -155,8 +155,9 @@ public:
             tensor_parallel_->forward(rank_caches_->for_step(cache), batch);
             return;
         }
-        check_status(plugin_->forward(model_.model, &cache, &batch),
-                     "model " + path_ + " (plugin " + plugin_name_ + ")");
+        // The context is built only on failure: a step must not allocate.
+        const llmatc_status status = plugin_->forward(model_.model, &cache, &batch);
+        if (status != LLMATC_OK) check_status(status, "model " + path_ + " (plugin " + plugin_name_ + ")");
     }
 
     uint64_t kv_cache_budget_bytes() const override;

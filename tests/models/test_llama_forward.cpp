@@ -15,20 +15,16 @@
 #include <string>
 #include <vector>
 
-#include "checkpoint/checkpoint.h"
-#include "kernels/backend.h"
 #include "llama/llama_error.h"
-#include "llama/llama_model.h"
+#include "llama_forward_fixture.h"
 
 namespace {
 
 using llmatc::llama::LlamaError;
 using llmatc::llama::LlamaModel;
-
-std::string stories_dir() {
-    const char* shared = std::getenv("LLMATC_SHARED");
-    return std::string(shared ? shared : "../shared") + "/models/stories260k";
-}
+using llama_test::Fixture;
+using llama_test::stories_dir;
+using llama_test::TestCache;
 
 rapidjson::Document read_json(const std::string& path) {
     std::ifstream in(path);
@@ -40,51 +36,6 @@ rapidjson::Document read_json(const std::string& path) {
     REQUIRE_FALSE(doc.HasParseError());
     return doc;
 }
-
-// The checkpoint, a 1-thread CPU backend and the model built on them.
-struct Fixture {
-    std::string dir = stories_dir();
-    std::unique_ptr<llmatc::KernelBackend> backend = llmatc::create_cpu_backend(1);
-    std::unique_ptr<llmatc::Checkpoint> checkpoint = llmatc::Checkpoint::open(stories_dir());
-
-    llmatc_model_load_params params(const llmatc_tensor_source* tensors) const {
-        llmatc_model_load_params p{};
-        p.struct_size = sizeof(p);
-        p.abi_version = LLMATC_ABI_VERSION;
-        p.model_dir = dir.c_str();
-        p.config_json = checkpoint->config_json().data();
-        p.config_json_len = checkpoint->config_json().size();
-        p.tensors = tensors;
-        p.kernels = backend->table();
-        p.weight_storage = static_cast<llmatc_dtype>(-1);
-        return p;
-    }
-    std::unique_ptr<LlamaModel> model() const { return std::make_unique<LlamaModel>(params(checkpoint->source())); }
-};
-
-// An F32 KV cache of `n_blocks` blocks of 16 on the backend.
-class TestCache {
-public:
-    TestCache(const llmatc_kernels& k, const llmatc_model_desc& d, int32_t n_blocks) : kernels_(k) {
-        const size_t bytes = size_t(n_blocks) * 16 * d.n_kv_heads * d.head_dim * sizeof(float);
-        for (int32_t l = 0; l < d.n_layers; ++l) {
-            k_.push_back(k.alloc(k.ctx, bytes));
-            v_.push_back(k.alloc(k.ctx, bytes));
-        }
-        cache_ = {sizeof(cache_), LLMATC_ABI_VERSION, LLMATC_DTYPE_F32, d.n_layers, d.n_kv_heads, d.head_dim, 16,
-                  n_blocks, k_.data(), v_.data()};
-    }
-    ~TestCache() {
-        for (void* p : k_) kernels_.free(kernels_.ctx, p);
-        for (void* p : v_) kernels_.free(kernels_.ctx, p);
-    }
-    const llmatc_kv_cache& get() const { return cache_; }
-
-private:
-    const llmatc_kernels& kernels_;
-    std::vector<void*> k_, v_;
-    llmatc_kv_cache cache_{};
-};
 
 struct SeqPart {
     std::vector<int32_t> tokens;

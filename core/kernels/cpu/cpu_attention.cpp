@@ -60,20 +60,21 @@ void validate_batch(const char* kernel, const llmatc_kv_cache* cache, const llma
     if (batch->n_seqs > 0 && !batch->seqs) fail(kernel, "batch seqs is NULL");
     for (int32_t s = 0; s < batch->n_seqs; ++s) {
         const llmatc_batch_seq& seq = batch->seqs[s];
-        const std::string which = "sequence " + std::to_string(s);
-        if (seq.n_new < 1 || seq.n_past < 0) fail(kernel, which + " has n_new < 1 or n_past < 0");
+        // Built only for a message: validation runs on every attention call and must not allocate.
+        auto which = [s] { return "sequence " + std::to_string(s); };
+        if (seq.n_new < 1 || seq.n_past < 0) fail(kernel, which() + " has n_new < 1 or n_past < 0");
         if (seq.first_row < 0 || int64_t(seq.first_row) + seq.n_new > batch->n_tokens)
-            fail(kernel, which + " rows [" + std::to_string(seq.first_row) + ", +" + std::to_string(seq.n_new) +
+            fail(kernel, which() + " rows [" + std::to_string(seq.first_row) + ", +" + std::to_string(seq.n_new) +
                              ") fall outside the batch's " + std::to_string(batch->n_tokens) + " rows");
         const int64_t needed = int64_t(seq.n_past) + seq.n_new;
         if (!seq.block_table || int64_t(seq.n_blocks) * cache->block_size < needed)
-            fail(kernel, which + " has " + std::to_string(seq.n_blocks) + " blocks of " +
+            fail(kernel, which() + " has " + std::to_string(seq.n_blocks) + " blocks of " +
                              std::to_string(cache->block_size) + " tokens, needs " + std::to_string(needed) +
                              " tokens");
         const int64_t used_blocks = (needed + cache->block_size - 1) / cache->block_size;
         for (int64_t b = 0; b < used_blocks; ++b)
             if (seq.block_table[b] < 0 || seq.block_table[b] >= cache->n_blocks)
-                fail(kernel, which + " block table entry " + std::to_string(b) + " = " +
+                fail(kernel, which() + " block table entry " + std::to_string(b) + " = " +
                                  std::to_string(seq.block_table[b]) + " is outside [0, " +
                                  std::to_string(cache->n_blocks) + ")");
     }

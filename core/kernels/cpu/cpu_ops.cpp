@@ -25,12 +25,16 @@ constexpr int64_t kElementChunk = 16384;
 // to other threads costs more than it saves, so e.g. a 64x64 GEMV runs inline on the caller.
 constexpr double kMinMatmulChunkWork = 32768.0;
 
-void require(bool ok, llmatc_status status, const char* kernel, const std::string& what) {
-    if (!ok) throw Error(status, std::string(kernel) + ": " + what);
+// Throws Error(status, "kernel: what()") when `ok` is false. The message is built only then: the checks run on
+// every kernel call of every token, which must not allocate.
+template <class Message>
+void require(bool ok, llmatc_status status, const char* kernel, Message&& what) {
+    if (!ok) [[unlikely]]
+        throw Error(status, std::string(kernel) + ": " + std::string(what()));
 }
 
 void require_pointer(const void* p, const char* kernel, const char* name) {
-    require(p != nullptr, LLMATC_ERR_INVALID_ARGUMENT, kernel, std::string(name) + " is NULL");
+    require(p != nullptr, LLMATC_ERR_INVALID_ARGUMENT, kernel, [&] { return std::string(name) + " is NULL"; });
 }
 
 }  // namespace
@@ -47,8 +51,9 @@ void* ScratchBuffer::reserve(size_t bytes) {
 
 void op_matmul(CpuContext& ctx, const llmatc_weight* w, const float* x, int64_t n, float* y) {
     require_pointer(w, "matmul", "weight");
-    require(w->n_dims == 2, LLMATC_ERR_INVALID_ARGUMENT, "matmul", "the weight is 1-D; matmul needs [out, in]");
-    require(n >= 0, LLMATC_ERR_INVALID_ARGUMENT, "matmul", "negative row count " + std::to_string(n));
+    require(w->n_dims == 2, LLMATC_ERR_INVALID_ARGUMENT, "matmul",
+            [] { return "the weight is 1-D; matmul needs [out, in]"; });
+    require(n >= 0, LLMATC_ERR_INVALID_ARGUMENT, "matmul", [&] { return "negative row count " + std::to_string(n); });
     if (n == 0) return;
     require_pointer(x, "matmul", "x");
     require_pointer(y, "matmul", "y");
@@ -134,15 +139,18 @@ void op_matmul(CpuContext& ctx, const llmatc_weight* w, const float* x, int64_t 
 
 void op_embedding(CpuContext& ctx, const llmatc_weight* table, const int32_t* ids, int64_t n, float* out) {
     require_pointer(table, "embedding", "table");
-    require(table->n_dims == 2, LLMATC_ERR_INVALID_ARGUMENT, "embedding", "the table is 1-D; it must be [vocab, dim]");
-    require(n >= 0, LLMATC_ERR_INVALID_ARGUMENT, "embedding", "negative token count " + std::to_string(n));
+    require(table->n_dims == 2, LLMATC_ERR_INVALID_ARGUMENT, "embedding",
+            [] { return "the table is 1-D; it must be [vocab, dim]"; });
+    require(n >= 0, LLMATC_ERR_INVALID_ARGUMENT, "embedding",
+            [&] { return "negative token count " + std::to_string(n); });
     if (n == 0) return;
     require_pointer(ids, "embedding", "ids");
     require_pointer(out, "embedding", "out");
     for (int64_t i = 0; i < n; ++i)
-        require(ids[i] >= 0 && ids[i] < table->rows, LLMATC_ERR_INVALID_ARGUMENT, "embedding",
-                "token id " + std::to_string(ids[i]) + " at index " + std::to_string(i) + " is outside [0, " +
-                    std::to_string(table->rows) + ")");
+        require(ids[i] >= 0 && ids[i] < table->rows, LLMATC_ERR_INVALID_ARGUMENT, "embedding", [&] {
+            return "token id " + std::to_string(ids[i]) + " at index " + std::to_string(i) + " is outside [0, " +
+                   std::to_string(table->rows) + ")";
+        });
     ctx.pool.parallel_for(n, ctx.pool.chunk_for(n, 1, 1), [&](int64_t begin, int64_t end, int) {
         for (int64_t i = begin; i < end; ++i) weight_row_to_f32(*table, ids[i], out + i * table->cols);
     });
@@ -152,9 +160,12 @@ void op_rmsnorm(CpuContext& ctx, const float* x, const llmatc_weight* w, int64_t
                 float* out) {
     require_pointer(w, "rmsnorm", "weight");
     require(w->dtype == LLMATC_DTYPE_F32 && w->rows == 1 && w->cols == dim, LLMATC_ERR_INVALID_ARGUMENT, "rmsnorm",
-            "the weight has " + std::to_string(w->rows * w->cols) + " elements, dim is " + std::to_string(dim));
-    require(n >= 0 && dim > 0, LLMATC_ERR_INVALID_ARGUMENT, "rmsnorm", "bad shape n=" + std::to_string(n) +
-                                                                           " dim=" + std::to_string(dim));
+            [&] {
+                return "the weight has " + std::to_string(w->rows * w->cols) + " elements, dim is " +
+                       std::to_string(dim);
+            });
+    require(n >= 0 && dim > 0, LLMATC_ERR_INVALID_ARGUMENT, "rmsnorm",
+            [&] { return "bad shape n=" + std::to_string(n) + " dim=" + std::to_string(dim); });
     if (n == 0) return;
     require_pointer(x, "rmsnorm", "x");
     require_pointer(out, "rmsnorm", "out");
@@ -180,11 +191,12 @@ void op_rmsnorm(CpuContext& ctx, const float* x, const llmatc_weight* w, int64_t
 void op_rope(CpuContext& ctx, float* x, const int32_t* positions, int64_t n, int32_t n_heads, int32_t head_dim,
              float theta, float pos_scale) {
     require(n >= 0 && n_heads > 0, LLMATC_ERR_INVALID_ARGUMENT, "rope",
-            "bad shape n=" + std::to_string(n) + " n_heads=" + std::to_string(n_heads));
-    require(head_dim > 0 && head_dim % 2 == 0 && head_dim <= kMaxHeadDim, LLMATC_ERR_INVALID_ARGUMENT, "rope",
-            "head_dim " + std::to_string(head_dim) + " must be even and at most " + std::to_string(kMaxHeadDim));
+            [&] { return "bad shape n=" + std::to_string(n) + " n_heads=" + std::to_string(n_heads); });
+    require(head_dim > 0 && head_dim % 2 == 0 && head_dim <= kMaxHeadDim, LLMATC_ERR_INVALID_ARGUMENT, "rope", [&] {
+        return "head_dim " + std::to_string(head_dim) + " must be even and at most " + std::to_string(kMaxHeadDim);
+    });
     require(theta > 0.0f && pos_scale > 0.0f, LLMATC_ERR_INVALID_ARGUMENT, "rope",
-            "theta and pos_scale must be positive");
+            [] { return "theta and pos_scale must be positive"; });
     if (n == 0) return;
     require_pointer(x, "rope", "x");
     require_pointer(positions, "rope", "positions");
@@ -216,7 +228,7 @@ void op_rope(CpuContext& ctx, float* x, const int32_t* positions, int64_t n, int
 }
 
 void op_silu_mul(CpuContext& ctx, const float* gate, const float* up, int64_t n, float* out) {
-    require(n >= 0, LLMATC_ERR_INVALID_ARGUMENT, "silu_mul", "negative length " + std::to_string(n));
+    require(n >= 0, LLMATC_ERR_INVALID_ARGUMENT, "silu_mul", [&] { return "negative length " + std::to_string(n); });
     if (n == 0) return;
     require_pointer(gate, "silu_mul", "gate");
     require_pointer(up, "silu_mul", "up");
@@ -228,7 +240,7 @@ void op_silu_mul(CpuContext& ctx, const float* gate, const float* up, int64_t n,
 }
 
 void op_add(CpuContext& ctx, float* x, const float* y, int64_t n) {
-    require(n >= 0, LLMATC_ERR_INVALID_ARGUMENT, "add", "negative length " + std::to_string(n));
+    require(n >= 0, LLMATC_ERR_INVALID_ARGUMENT, "add", [&] { return "negative length " + std::to_string(n); });
     if (n == 0) return;
     require_pointer(x, "add", "x");
     require_pointer(y, "add", "y");
@@ -239,7 +251,7 @@ void op_add(CpuContext& ctx, float* x, const float* y, int64_t n) {
 
 void op_softmax(CpuContext& ctx, float* x, int64_t n, int64_t dim) {
     require(n >= 0 && dim > 0, LLMATC_ERR_INVALID_ARGUMENT, "softmax",
-            "bad shape n=" + std::to_string(n) + " dim=" + std::to_string(dim));
+            [&] { return "bad shape n=" + std::to_string(n) + " dim=" + std::to_string(dim); });
     if (n == 0) return;
     require_pointer(x, "softmax", "x");
     ctx.pool.parallel_for(n, ctx.pool.chunk_for(n, 1, 1), [&](int64_t begin, int64_t end, int) {
