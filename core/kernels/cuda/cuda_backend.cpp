@@ -33,12 +33,16 @@ llmatc_status guarded(void* ctx, const char* function, Body&& body) noexcept {
     });
 }
 
-void require(bool ok, const char* kernel, const std::string& what) {
-    if (!ok) fail(LLMATC_ERR_INVALID_ARGUMENT, std::string(kernel) + ": " + what);
+// Fails with "kernel: what()" when `ok` is false. The message is built only then: the checks run on every kernel
+// call of every token, which must not allocate.
+template <class Message>
+void require(bool ok, const char* kernel, Message&& what) {
+    if (!ok) [[unlikely]]
+        fail(LLMATC_ERR_INVALID_ARGUMENT, std::string(kernel) + ": " + std::string(what()));
 }
 
 void require_pointer(const void* p, const char* kernel, const char* name) {
-    require(p != nullptr, kernel, std::string(name) + " is NULL");
+    require(p != nullptr, kernel, [&] { return std::string(name) + " is NULL"; });
 }
 
 void* cuda_alloc(void* ctx, size_t bytes) {
@@ -60,7 +64,8 @@ void cuda_free(void* ctx, void* ptr) {
 llmatc_status cuda_to_backend(void* ctx, void* dst, const void* src, size_t bytes) {
     return guarded(ctx, "to_backend", [&](CudaBackend& b) {
         if (bytes == 0) return;
-        require(dst && src, "to_backend", "NULL pointer for a copy of " + std::to_string(bytes) + " bytes");
+        require(dst && src, "to_backend",
+                [&] { return "NULL pointer for a copy of " + std::to_string(bytes) + " bytes"; });
         // From pageable memory the copy has taken the bytes when it returns, so `src` may be reused at once.
         check_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, b.stream), "cudaMemcpyAsync (to_backend)");
     });
@@ -69,7 +74,8 @@ llmatc_status cuda_to_backend(void* ctx, void* dst, const void* src, size_t byte
 llmatc_status cuda_to_host(void* ctx, void* dst, const void* src, size_t bytes) {
     return guarded(ctx, "to_host", [&](CudaBackend& b) {
         if (bytes == 0) return;
-        require(dst && src, "to_host", "NULL pointer for a copy of " + std::to_string(bytes) + " bytes");
+        require(dst && src, "to_host",
+                [&] { return "NULL pointer for a copy of " + std::to_string(bytes) + " bytes"; });
         check_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, b.stream), "cudaMemcpyAsync (to_host)");
         check_cuda(cudaStreamSynchronize(b.stream), "to_host: a queued kernel failed");
     });
@@ -83,7 +89,7 @@ llmatc_status cuda_synchronize(void* ctx) {
 
 llmatc_status cuda_weight_create(void* ctx, const llmatc_tensor_view* src, llmatc_dtype storage, llmatc_weight** out) {
     return guarded(ctx, "weight_create", [&](CudaBackend& b) {
-        require(src && out, "weight_create", "src or out is NULL");
+        require(src && out, "weight_create", [] { return "src or out is NULL"; });
         *out = upload_weight(b.stream, b.weight_uploader, *src, storage).release();
     });
 }
@@ -106,8 +112,8 @@ cudaDataType_t cuda_type_of(llmatc_dtype dtype) {
 llmatc_status cuda_matmul(void* ctx, const llmatc_weight* w, const float* x, int64_t n, float* y) {
     return guarded(ctx, "matmul", [&](CudaBackend& b) {
         require_pointer(w, "matmul", "weight");
-        require(w->n_dims == 2, "matmul", "the weight is 1-D; matmul needs [out, in]");
-        require(n >= 0, "matmul", "negative row count " + std::to_string(n));
+        require(w->n_dims == 2, "matmul", [] { return "the weight is 1-D; matmul needs [out, in]"; });
+        require(n >= 0, "matmul", [&] { return "negative row count " + std::to_string(n); });
         if (n == 0) return;
         require_pointer(x, "matmul", "x");
         require_pointer(y, "matmul", "y");
@@ -116,7 +122,8 @@ llmatc_status cuda_matmul(void* ctx, const llmatc_weight* w, const float* x, int
             return;
         }
         constexpr int64_t kIntMax = std::numeric_limits<int>::max();
-        require(n <= kIntMax && w->rows <= kIntMax && w->cols <= kIntMax, "matmul", "a dimension exceeds 2^31-1");
+        require(n <= kIntMax && w->rows <= kIntMax && w->cols <= kIntMax, "matmul",
+                [] { return "a dimension exceeds 2^31-1"; });
         // Column-major view: y^T [rows, n] = W [rows, cols] (row-major [rows, cols] read transposed) * x^T [cols, n].
         const void* b_operand = x;
         if (w->dtype != LLMATC_DTYPE_F32) {
@@ -137,15 +144,16 @@ llmatc_status cuda_matmul(void* ctx, const llmatc_weight* w, const float* x, int
 llmatc_status cuda_embedding(void* ctx, const llmatc_weight* table, const int32_t* ids, int64_t n, float* out) {
     return guarded(ctx, "embedding", [&](CudaBackend& b) {
         require_pointer(table, "embedding", "table");
-        require(table->n_dims == 2, "embedding", "the table is 1-D; it must be [vocab, dim]");
-        require(n >= 0, "embedding", "negative token count " + std::to_string(n));
+        require(table->n_dims == 2, "embedding", [] { return "the table is 1-D; it must be [vocab, dim]"; });
+        require(n >= 0, "embedding", [&] { return "negative token count " + std::to_string(n); });
         if (n == 0) return;
         require_pointer(ids, "embedding", "ids");
         require_pointer(out, "embedding", "out");
         for (int64_t i = 0; i < n; ++i)
-            require(ids[i] >= 0 && ids[i] < table->rows, "embedding",
-                    "token id " + std::to_string(ids[i]) + " at index " + std::to_string(i) + " is outside [0, " +
-                        std::to_string(table->rows) + ")");
+            require(ids[i] >= 0 && ids[i] < table->rows, "embedding", [&] {
+                return "token id " + std::to_string(ids[i]) + " at index " + std::to_string(i) + " is outside [0, " +
+                       std::to_string(table->rows) + ")";
+            });
         const auto* device_ids = static_cast<const int32_t*>(b.token_ids.upload(b.stream, ids, size_t(n) * 4));
         launch_embedding(b.stream, table->data, table->dtype, table->cols, device_ids, n, out);
     });
@@ -155,10 +163,12 @@ llmatc_status cuda_rmsnorm(void* ctx, const float* x, const llmatc_weight* w, in
                            float* out) {
     return guarded(ctx, "rmsnorm", [&](CudaBackend& b) {
         require_pointer(w, "rmsnorm", "weight");
-        require(w->dtype == LLMATC_DTYPE_F32 && w->rows * w->cols == dim, "rmsnorm",
-                "the weight must be F32 with dim elements; it has " + std::to_string(w->rows * w->cols) +
-                    " elements of " + dtype_name(w->dtype) + ", dim is " + std::to_string(dim));
-        require(n >= 0 && dim > 0, "rmsnorm", "bad shape n=" + std::to_string(n) + " dim=" + std::to_string(dim));
+        require(w->dtype == LLMATC_DTYPE_F32 && w->rows * w->cols == dim, "rmsnorm", [&] {
+            return "the weight must be F32 with dim elements; it has " + std::to_string(w->rows * w->cols) +
+                   " elements of " + dtype_name(w->dtype) + ", dim is " + std::to_string(dim);
+        });
+        require(n >= 0 && dim > 0, "rmsnorm",
+                [&] { return "bad shape n=" + std::to_string(n) + " dim=" + std::to_string(dim); });
         if (n == 0) return;
         require_pointer(x, "rmsnorm", "x");
         require_pointer(out, "rmsnorm", "out");
@@ -169,10 +179,11 @@ llmatc_status cuda_rmsnorm(void* ctx, const float* x, const llmatc_weight* w, in
 llmatc_status cuda_rope(void* ctx, float* x, const int32_t* positions, int64_t n, int32_t n_heads, int32_t head_dim,
                         float theta, float pos_scale) {
     return guarded(ctx, "rope", [&](CudaBackend& b) {
-        require(n >= 0 && n_heads > 0, "rope", "bad shape n=" + std::to_string(n) + " n_heads=" + std::to_string(n_heads));
+        require(n >= 0 && n_heads > 0, "rope",
+                [&] { return "bad shape n=" + std::to_string(n) + " n_heads=" + std::to_string(n_heads); });
         require(head_dim > 0 && head_dim % 2 == 0 && head_dim <= 2 * 1024, "rope",
-                "head_dim " + std::to_string(head_dim) + " must be even and at most 2048");
-        require(theta > 0.0f && pos_scale > 0.0f, "rope", "theta and pos_scale must be positive");
+                [&] { return "head_dim " + std::to_string(head_dim) + " must be even and at most 2048"; });
+        require(theta > 0.0f && pos_scale > 0.0f, "rope", [] { return "theta and pos_scale must be positive"; });
         if (n == 0) return;
         require_pointer(x, "rope", "x");
         require_pointer(positions, "rope", "positions");
@@ -191,7 +202,7 @@ llmatc_status cuda_rope(void* ctx, float* x, const int32_t* positions, int64_t n
 
 llmatc_status cuda_silu_mul(void* ctx, const float* gate, const float* up, int64_t n, float* out) {
     return guarded(ctx, "silu_mul", [&](CudaBackend& b) {
-        require(n >= 0, "silu_mul", "negative length " + std::to_string(n));
+        require(n >= 0, "silu_mul", [&] { return "negative length " + std::to_string(n); });
         if (n == 0) return;
         require_pointer(gate, "silu_mul", "gate");
         require_pointer(up, "silu_mul", "up");
@@ -202,7 +213,7 @@ llmatc_status cuda_silu_mul(void* ctx, const float* gate, const float* up, int64
 
 llmatc_status cuda_add(void* ctx, float* x, const float* y, int64_t n) {
     return guarded(ctx, "add", [&](CudaBackend& b) {
-        require(n >= 0, "add", "negative length " + std::to_string(n));
+        require(n >= 0, "add", [&] { return "negative length " + std::to_string(n); });
         if (n == 0) return;
         require_pointer(x, "add", "x");
         require_pointer(y, "add", "y");
@@ -212,7 +223,8 @@ llmatc_status cuda_add(void* ctx, float* x, const float* y, int64_t n) {
 
 llmatc_status cuda_softmax(void* ctx, float* x, int64_t n, int64_t dim) {
     return guarded(ctx, "softmax", [&](CudaBackend& b) {
-        require(n >= 0 && dim > 0, "softmax", "bad shape n=" + std::to_string(n) + " dim=" + std::to_string(dim));
+        require(n >= 0 && dim > 0, "softmax",
+                [&] { return "bad shape n=" + std::to_string(n) + " dim=" + std::to_string(dim); });
         if (n == 0) return;
         require_pointer(x, "softmax", "x");
         launch_softmax(b.stream, x, n, dim);
@@ -222,22 +234,24 @@ llmatc_status cuda_softmax(void* ctx, float* x, int64_t n, int64_t dim) {
 // Validated copies of the caller's llmatc_sample_params (an array of params[0].struct_size strides).
 std::vector<SampleRowParams> sample_rows(const llmatc_sample_params* params, int64_t n_rows) {
     const uint32_t stride = params[0].struct_size;
-    require(stride >= sizeof(llmatc_sample_params), "sample",
-            "params struct_size " + std::to_string(stride) + " is smaller than llmatc_sample_params (" +
-                std::to_string(sizeof(llmatc_sample_params)) + ")");
+    require(stride >= sizeof(llmatc_sample_params), "sample", [&] {
+        return "params struct_size " + std::to_string(stride) + " is smaller than llmatc_sample_params (" +
+               std::to_string(sizeof(llmatc_sample_params)) + ")";
+    });
     std::vector<SampleRowParams> rows(static_cast<size_t>(n_rows));
     for (int64_t r = 0; r < n_rows; ++r) {
         const auto& p = *reinterpret_cast<const llmatc_sample_params*>(reinterpret_cast<const char*>(params) +
                                                                         static_cast<size_t>(r) * stride);
         const std::string where = "params[" + std::to_string(r) + "].";
         require(p.temperature >= 0.0f && std::isfinite(p.temperature), "sample",
-                where + "temperature must be finite and >= 0, got " + std::to_string(p.temperature));
-        require(p.top_k >= 0, "sample", where + "top_k must be >= 0, got " + std::to_string(p.top_k));
+                [&] { return where + "temperature must be finite and >= 0, got " + std::to_string(p.temperature); });
+        require(p.top_k >= 0, "sample", [&] { return where + "top_k must be >= 0, got " + std::to_string(p.top_k); });
         require(p.top_p > 0.0f && p.top_p <= 1.0f, "sample",
-                where + "top_p must be in (0, 1], got " + std::to_string(p.top_p));
+                [&] { return where + "top_p must be in (0, 1], got " + std::to_string(p.top_p); });
         require(p.min_p >= 0.0f && p.min_p <= 1.0f, "sample",
-                where + "min_p must be in [0, 1], got " + std::to_string(p.min_p));
-        require(p.u >= 0.0 && p.u < 1.0, "sample", where + "u must be in [0, 1), got " + std::to_string(p.u));
+                [&] { return where + "min_p must be in [0, 1], got " + std::to_string(p.min_p); });
+        require(p.u >= 0.0 && p.u < 1.0, "sample",
+                [&] { return where + "u must be in [0, 1), got " + std::to_string(p.u); });
         rows[size_t(r)] = SampleRowParams{p.temperature, p.top_k, p.top_p, p.min_p, p.u};
     }
     return rows;
@@ -246,10 +260,10 @@ std::vector<SampleRowParams> sample_rows(const llmatc_sample_params* params, int
 llmatc_status cuda_sample(void* ctx, const float* logits, int64_t n_rows, int32_t vocab,
                           const llmatc_sample_params* params, int32_t* out_tokens, float* out_logprobs) {
     return guarded(ctx, "sample", [&](CudaBackend& b) {
-        require(n_rows >= 0, "sample", "n_rows must be >= 0, got " + std::to_string(n_rows));
+        require(n_rows >= 0, "sample", [&] { return "n_rows must be >= 0, got " + std::to_string(n_rows); });
         if (n_rows == 0) return;
-        require(vocab > 0, "sample", "vocab must be > 0, got " + std::to_string(vocab));
-        require(n_rows <= 65535 * 64, "sample", "too many rows (" + std::to_string(n_rows) + ")");
+        require(vocab > 0, "sample", [&] { return "vocab must be > 0, got " + std::to_string(vocab); });
+        require(n_rows <= 65535 * 64, "sample", [&] { return "too many rows (" + std::to_string(n_rows) + ")"; });
         require_pointer(logits, "sample", "logits");
         require_pointer(params, "sample", "params");
         require_pointer(out_tokens, "sample", "out_tokens");
@@ -293,7 +307,7 @@ llmatc_status cuda_kv_write(void* ctx, const llmatc_kv_cache* cache, int32_t lay
         validate_cache("kv_write", cache, layer);
         const DeviceBatchPlan plan = stage_plan(b, "kv_write", *cache, batch);
         if (plan.n_tokens == 0) return;
-        require(k && v, "kv_write", "k or v is NULL");
+        require(k && v, "kv_write", [] { return "k or v is NULL"; });
         launch_kv_write(b.stream, kv_layer(*cache, layer), plan, k, v);
     });
 }
@@ -303,11 +317,12 @@ llmatc_status cuda_attention(void* ctx, const llmatc_kv_cache* cache, int32_t la
     return guarded(ctx, "attention", [&](CudaBackend& b) {
         validate_cache("attention", cache, layer);
         const DeviceBatchPlan plan = stage_plan(b, "attention", *cache, batch);
-        require(n_heads > 0 && n_heads % cache->n_kv_heads == 0, "attention",
-                "n_heads " + std::to_string(n_heads) + " is not a positive multiple of n_kv_heads " +
-                    std::to_string(cache->n_kv_heads));
+        require(n_heads > 0 && n_heads % cache->n_kv_heads == 0, "attention", [&] {
+            return "n_heads " + std::to_string(n_heads) + " is not a positive multiple of n_kv_heads " +
+                   std::to_string(cache->n_kv_heads);
+        });
         if (plan.n_tokens == 0) return;
-        require(q && out, "attention", "q or out is NULL");
+        require(q && out, "attention", [] { return "q or out is NULL"; });
         const size_t scratch_floats = decode_attention_scratch_floats(plan, n_heads, cache->head_dim);
         auto* scratch = static_cast<float*>(b.attention_partials.reserve(std::max<size_t>(scratch_floats, 1) * 4));
         launch_attention(b.stream, kv_layer(*cache, layer), plan, q, n_heads, scale, out, scratch);
