@@ -22,6 +22,8 @@
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/cpu_weight.h"
 #include "kernels/cpu/quant_q4_k.h"
+#include "kernels/cpu/quant_q5_k.h"
+#include "kernels/cpu/quant_q6_k.h"
 #include "kernels/cpu/stream_prefetch.h"
 #include "kernels/cpu/thread_pool.h"
 
@@ -32,6 +34,39 @@ namespace {
 
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// A K-quant weight as a GGUF file holds it, for `values` (rows x cols, cols a multiple of 256): Q4_K from our
+// quantizer; Q5_K and Q6_K (which we only read) as random levels and sub-block scales under a fixed block scale,
+// which the kernels read at the same speed as real ones.
+std::vector<uint8_t> gguf_blocks(llmatc_dtype dtype, const std::vector<float>& values, std::mt19937& rng) {
+    const size_t n_blocks = values.size() / size_t(cpu::kQ4KBlock);
+    std::uniform_int_distribution<int> byte(0, 255);
+    std::vector<uint8_t> out;
+    if (dtype == LLMATC_DTYPE_Q4_K) {
+        out.resize(n_blocks * sizeof(cpu::BlockQ4_K));
+        auto* blocks = reinterpret_cast<cpu::BlockQ4_K*>(out.data());
+        for (size_t i = 0; i < n_blocks; ++i)
+            cpu::quantize_block_q4_k(values.data() + i * size_t(cpu::kQ4KBlock), &blocks[i]);
+        return out;
+    }
+    const size_t block_bytes = dtype == LLMATC_DTYPE_Q5_K ? sizeof(cpu::BlockQ5_K) : sizeof(cpu::BlockQ6_K);
+    out.resize(n_blocks * block_bytes);
+    for (auto& b : out) b = uint8_t(byte(rng));
+    constexpr uint16_t kHalfScale = 0x1400;  // 2^-10 as an IEEE half
+    for (size_t i = 0; i < n_blocks; ++i) {
+        if (dtype == LLMATC_DTYPE_Q5_K) {
+            auto& block = reinterpret_cast<cpu::BlockQ5_K*>(out.data())[i];
+            block.d = block.dmin = kHalfScale;
+        } else {
+            reinterpret_cast<cpu::BlockQ6_K*>(out.data())[i].d = kHalfScale;
+        }
+    }
+    return out;
+}
+
+bool is_gguf_only(llmatc_dtype dtype) {
+    return dtype == LLMATC_DTYPE_Q4_K || dtype == LLMATC_DTYPE_Q5_K || dtype == LLMATC_DTYPE_Q6_K;
 }
 
 double median(std::vector<double> v) {
@@ -145,10 +180,10 @@ int main(int argc, char** argv) {
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
     const int64_t shapes[][2] = {{2048, 2048}, {5632, 2048}, {2048, 5632}};
     const llmatc_dtype dtypes[] = {LLMATC_DTYPE_F32, LLMATC_DTYPE_F16, LLMATC_DTYPE_BF16, LLMATC_DTYPE_Q8_0,
-                                   LLMATC_DTYPE_Q4_0, LLMATC_DTYPE_Q4_K};
+                                   LLMATC_DTYPE_Q4_0, LLMATC_DTYPE_Q4_K, LLMATC_DTYPE_Q5_K, LLMATC_DTYPE_Q6_K};
     std::vector<Case> cases;
-    std::list<std::vector<float>> f32_sources;  // backing store of the zero-copy F32 weights
-    std::list<std::vector<cpu::BlockQ4_K>> q4_k_sources;  // and of Q4_K blocks (quantized once, a GGUF's stand-in)
+    std::list<std::vector<float>> f32_sources;    // backing store of the zero-copy F32 weights
+    std::list<std::vector<uint8_t>> gguf_sources;  // and of K-quant blocks (made once per shape, a GGUF's stand-in)
     for (const auto& shape : shapes) {
         std::vector<float> values(size_t(shape[0] * shape[1]));
         for (auto& v : values) v = dist(rng) * 0.02f;
@@ -162,12 +197,11 @@ int main(int argc, char** argv) {
         view.shape[2] = view.shape[3] = 1;
         view.data = values.data();
         view.nbytes = values.size() * sizeof(float);
-        // Q4_K weights come from blocks quantized once (its quantizer's search is slow), as from a GGUF file.
-        std::vector<cpu::BlockQ4_K> q4_k_blocks(values.size() / size_t(cpu::kQ4KBlock));
-        for (size_t i = 0; i < q4_k_blocks.size(); ++i)
-            cpu::quantize_block_q4_k(values.data() + i * size_t(cpu::kQ4KBlock), &q4_k_blocks[i]);
         for (llmatc_dtype dtype : dtypes) {
             if (!only.empty() && only.find(cpu::dtype_name(dtype)) == std::string::npos) continue;
+            // K-quant weights come from blocks made once (Q4_K's quantizer search is slow), as from a GGUF file.
+            const std::vector<uint8_t> blocks = is_gguf_only(dtype) ? gguf_blocks(dtype, values, rng)
+                                                                    : std::vector<uint8_t>{};
             Case c{dtype, shape[0], shape[1], {}, {}, {}, {}, {}, {}, {}};
             const uint64_t bytes = cpu::dtype_bytes(dtype, shape[0] * shape[1]);
             const size_t n_copies =
@@ -178,11 +212,11 @@ int main(int argc, char** argv) {
                 if (dtype == LLMATC_DTYPE_F32) {
                     f32_sources.emplace_back(values);
                     copy_view.data = f32_sources.back().data();
-                } else if (dtype == LLMATC_DTYPE_Q4_K) {
-                    q4_k_sources.emplace_back(q4_k_blocks);
-                    copy_view.dtype = LLMATC_DTYPE_Q4_K;
-                    copy_view.data = q4_k_sources.back().data();
-                    copy_view.nbytes = q4_k_blocks.size() * sizeof(cpu::BlockQ4_K);
+                } else if (is_gguf_only(dtype)) {
+                    gguf_sources.emplace_back(blocks);
+                    copy_view.dtype = dtype;
+                    copy_view.data = gguf_sources.back().data();
+                    copy_view.nbytes = blocks.size();
                 }
                 llmatc_weight* w = nullptr;
                 if (k->weight_create(k->ctx, &copy_view, dtype, &w) != LLMATC_OK) {
