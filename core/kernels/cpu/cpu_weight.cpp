@@ -19,6 +19,7 @@
 #include "kernels/cpu/quant_q4_k.h"
 #include "kernels/cpu/quant_q5_k_packed.h"
 #include "kernels/cpu/quant_q5_k.h"
+#include "kernels/cpu/quant_q6_k_packed.h"
 #include "kernels/cpu/quant_q6_k.h"
 #include "kernels/cpu/thread_pool.h"
 #include "util/error.h"
@@ -230,13 +231,15 @@ std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc
     w->cols = cols;
     w->n_dims = src.n_dims;
     const bool q5_k_packable = storage == LLMATC_DTYPE_Q5_K && pack.q5_k;
+    const bool q6_k_packable = storage == LLMATC_DTYPE_Q6_K && pack.q6_k;
     const bool quantized_packable = storage == LLMATC_DTYPE_Q8_0 || storage == LLMATC_DTYPE_Q4_0 ||
-                                    storage == LLMATC_DTYPE_Q4_K || q5_k_packable;
+                                    storage == LLMATC_DTYPE_Q4_K || q5_k_packable || q6_k_packable;
     const bool float_packable = storage == LLMATC_DTYPE_F16 || storage == LLMATC_DTYPE_BF16;
     w->packed = src.n_dims == 2 && ((pack.quantized && quantized_packable) || (pack.floats && float_packable));
     w->bytes = !w->packed                     ? uint64_t(rows) * dtype_bytes(storage, cols)
                : storage == LLMATC_DTYPE_Q4_K ? packed_q4_k_weight_bytes(rows, cols)
                : storage == LLMATC_DTYPE_Q5_K ? packed_q5_k_weight_bytes(rows, cols)
+               : storage == LLMATC_DTYPE_Q6_K ? packed_q6_k_weight_bytes(rows, cols)
                : quantized_packable           ? packed_weight_bytes(storage, rows, cols)
                                               : float_packed_weight_bytes(storage, rows, cols);
     if (storage == src.dtype && !w->packed && !transient) {
@@ -276,6 +279,8 @@ std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc
                 pack_q4_k_group(static_cast<const BlockQ4_K*>(group_rows_data), count, cols, 0, dst);
             else if (storage == LLMATC_DTYPE_Q5_K)
                 pack_q5_k_group(static_cast<const BlockQ5_K*>(group_rows_data), count, cols, 0, dst);
+            else if (storage == LLMATC_DTYPE_Q6_K)
+                pack_q6_k_group(static_cast<const BlockQ6_K*>(group_rows_data), count, cols, 0, dst);
             else if (quantized_packable)
                 pack_quant_group(storage, group_rows_data, count, cols, 0, dst);
             else  // F16 groups interleave with their band's (float_packed.h): placed from the weight's start
@@ -332,6 +337,10 @@ void weight_row_to_f32(const llmatc_weight& w, int64_t row, float* out) {
     }
     if (w.packed && w.dtype == LLMATC_DTYPE_Q5_K) {
         packed_q5_k_row_to_f32(w.data, w.cols, row, out);
+        return;
+    }
+    if (w.packed && w.dtype == LLMATC_DTYPE_Q6_K) {
+        packed_q6_k_row_to_f32(w.data, w.cols, row, out);
         return;
     }
     if (w.packed) {  // F16 / BF16: gather the row's elements from their interleaved places

@@ -21,7 +21,7 @@ struct llmatc_weight {
     const void* data;     // rows * cols elements of dtype (blocks for the quantized types)
     uint64_t bytes;       // size of data
     bool packed = false;  // in the 16-row interleaved layout of quant_packed.h / quant_q4_k_packed.h /
-                          // float_packed.h, not row order
+                          // quant_q5_k_packed.h / quant_q6_k_packed.h / float_packed.h, not row order
     std::unique_ptr<uint8_t[], void (*)(void*)> owned{nullptr, nullptr};  // set when data is ours
 };
 
@@ -44,6 +44,7 @@ struct WeightPacking {
     bool quantized = false;  // Q8_0 / Q4_0 / Q4_K
     bool floats = false;     // F16 / BF16
     bool q5_k = false;       // Q5_K
+    bool q6_k = false;       // Q6_K
 };
 std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc_dtype storage, ThreadPool* pool,
                                            WeightPacking pack = {});

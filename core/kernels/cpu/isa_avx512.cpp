@@ -14,6 +14,7 @@
 #include "kernels/cpu/quant_q5_k.h"
 #include "kernels/cpu/quant_q5_k_packed.h"
 #include "kernels/cpu/quant_q6_k.h"
+#include "kernels/cpu/quant_q6_k_packed.h"
 #include "kernels/cpu/simd_exp.h"
 
 namespace llmatc::cpu {
@@ -40,8 +41,8 @@ struct Avx512 {
     static float reduce(Reg v) { return _mm512_reduce_add_ps(v); }
 };
 
-// Block-quantized weights (Q8_0, Q4_0) are repacked at load and multiplied in isa_avx512_quant.cpp, Q4_K ones in
-// isa_avx512_q4k.cpp.
+// Block-quantized weights (Q8_0, Q4_0) are repacked at load and multiplied in isa_avx512_quant.cpp, Q4_K and Q5_K
+// ones in isa_avx512_q4k.cpp, Q6_K ones in isa_avx512_q6k.cpp.
 
 bool cpu_has_bf16() {
     __builtin_cpu_init();
@@ -76,7 +77,12 @@ void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
                 return;
             }
             break;
-        case LLMATC_DTYPE_Q6_K: matmul_rows_q6_k_avx512(p, row_begin, row_end); return;
+        case LLMATC_DTYPE_Q6_K:
+            if (p.packed) {  // every 2-D Q6_K weight on this level
+                matmul_rows_q6_k_packed_avx512(p, row_begin, row_end);
+                return;
+            }
+            break;
         case LLMATC_DTYPE_Q5_K:
             if (p.packed) {  // every 2-D Q5_K weight on this level
                 matmul_rows_q5_k_packed_avx512(p, row_begin, row_end);
@@ -150,7 +156,8 @@ const IsaKernels& isa_kernels_avx512() {
                                     silu_mul,
                                     cpu_has_bf16() && amx_bf16_usable(),
                                     amx_bf16_activations,
-                                    true};
+                                    true,
+                                    /*packs_q6_k=*/true};
     return kernels;
 }
 

@@ -89,7 +89,9 @@ void packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     const int64_t stride = packed_act_row_bytes(cols);
     const auto* act = static_cast<const uint8_t*>(p.x_q8);
     const auto* w = static_cast<const uint8_t*>(p.w);
-    for_each_packed_group_tile<4>(p.n, row_begin, row_end, [&](auto nx, int64_t i, int64_t g, int64_t r, int valid) {
+    // Tiles of 8 activation rows (kernels-bench GEMM n=128 on Zen 5, 2 threads: Q8_0 ~1040 -> ~1180, Q4_0 ~1140 ->
+    // ~1250 GFLOP/s against tiles of 4).
+    for_each_packed_group_tile<8>(p.n, row_begin, row_end, [&](auto nx, int64_t i, int64_t g, int64_t r, int valid) {
         packed_tile<D, decltype(nx)::value>(act, stride, cols, i, w + g * group_bytes, p.y + i * p.rows + r, p.rows,
                                             valid);
     });

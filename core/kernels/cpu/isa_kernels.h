@@ -15,8 +15,9 @@ namespace llmatc::cpu {
 // K-quants' own formats for them), and the inner products are integer; x is then unused. When `packed`,
 // the Q8_0 / Q4_0 weight is in the 16-row interleaved layout and x_q8 in the packed activation format (see
 // quant_packed.h; only for kernels whose table sets packs_quantized), a Q4_K weight in quant_q4_k_packed.h's
-// layout (x_q8 still BlockQ8K), a Q5_K one in quant_q5_k_packed.h's (packs_q5_k), or the F16 / BF16 weight in the
-// layout of float_packed.h (packs_floats). Pointers are borrowed for the call.
+// layout (x_q8 still BlockQ8K), a Q5_K one in quant_q5_k_packed.h's (packs_q5_k), a Q6_K one in
+// quant_q6_k_packed.h's (packs_q6_k; x_q8 still BlockQ8K16), or the F16 / BF16 weight in the layout of
+// float_packed.h (packs_floats). Pointers are borrowed for the call.
 struct MatmulProblem {
     llmatc_dtype dtype;
     const void* w;
@@ -71,6 +72,8 @@ struct IsaKernels {
                                  uint16_t* out) = nullptr;
     // Whether Q5_K weights are repacked at load into quant_q5_k_packed.h's layout (otherwise read in place).
     bool packs_q5_k = false;
+    // Whether Q6_K weights are repacked at load into quant_q6_k_packed.h's layout (otherwise read in place).
+    bool packs_q6_k = false;
 };
 
 // Rows a thread's range of matmul output columns should be a multiple of (the register tile height; also the

@@ -1,6 +1,7 @@
 // core/kernels/cpu/packed_group_tiles.h — the loop every kernel on a 16-row packed quantized layout (Q8_0 / Q4_0 in
-// quant_packed.h, Q4_K in quant_q4_k_packed.h) runs over activation blocks, weight groups and activation-row tiles,
-// whatever its instruction set. Plain C++: include from any ISA's translation unit.
+// quant_packed.h, Q4_K / Q5_K / Q6_K in quant_q4_k_packed.h, quant_q5_k_packed.h, quant_q6_k_packed.h) runs over
+// activation blocks, weight groups and activation-row tiles, whatever its instruction set. Plain C++: include from
+// any ISA's translation unit.
 #pragma once
 
 #include <algorithm>

@@ -55,8 +55,5 @@ void quantize_row_q8k16(const float* x, void* out, int64_t n);
 // holds n rows of cols/256 BlockQ8K16 blocks (p.x is unused). Per super-block the products are integer:
 // y += d * dx * sum_j scales[j] * (sum_{e in j} q_e x_e - 32 * sums[j]).
 void matmul_rows_q6_k_scalar(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
-// The same with AVX-512 VNNI (vpdpbusd on the unsigned levels 0..63); the scalar loop on a CPU without VNNI. Only
-// defined in x86-64 builds; call only when the CPU has AVX-512 F/BW/VL.
-void matmul_rows_q6_k_avx512(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
 
 }  // namespace llmatc::cpu

@@ -13,6 +13,7 @@
 #include "kernels/cpu/quant_q5_k.h"
 #include "kernels/cpu/quant_q5_k_packed.h"
 #include "kernels/cpu/quant_q6_k.h"
+#include "kernels/cpu/quant_q6_k_packed.h"
 #include "reference_kernels.h"
 #include "test_support.h"
 
@@ -152,11 +153,14 @@ TEST_CASE("Q6_K and Q5_K blocks are used in place, decode per element, and conve
                                                                        : block_view(q5, kq.dtype, rows, cols);
         llmatc_weight *kept = nullptr, *as_f32 = nullptr;
         LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, kq.dtype, &kept));
-        // Q5_K is repacked at load where the kernel table has a packed kernel for it; otherwise used in place.
-        const bool repacked = kq.dtype == LLMATC_DTYPE_Q5_K && cpu::isa_kernels(cpu::best_isa()).packs_q5_k;
+        // Repacked at load where the kernel table has a packed kernel for the type; otherwise used in place.
+        const cpu::IsaKernels& table = cpu::isa_kernels(cpu::best_isa());
+        const bool repacked = kq.dtype == LLMATC_DTYPE_Q5_K ? table.packs_q5_k : table.packs_q6_k;
         REQUIRE(kept->packed == repacked);
         if (repacked) {
-            REQUIRE(b.k->weight_bytes(b.ctx, kept) == cpu::packed_q5_k_weight_bytes(rows, cols));
+            REQUIRE(b.k->weight_bytes(b.ctx, kept) == (kq.dtype == LLMATC_DTYPE_Q5_K
+                                                            ? cpu::packed_q5_k_weight_bytes(rows, cols)
+                                                            : cpu::packed_q6_k_weight_bytes(rows, cols)));
         } else {
             REQUIRE(kept->data == view.data);  // zero-copy from the mapping
             REQUIRE(b.k->weight_bytes(b.ctx, kept) == uint64_t(rows * cols / 256) * kq.block_bytes);
@@ -165,18 +169,25 @@ TEST_CASE("Q6_K and Q5_K blocks are used in place, decode per element, and conve
         const std::vector<float> values = weight_values(kept);
         REQUIRE(values == weight_values(as_f32));
         // A transient view (a copy its source frees after the load) is copied byte for byte, never kept; a repacked
-        // weight holds every byte of every row too (quant_q5_k_packed.h), in its own places.
+        // weight holds every byte of every row too (quant_q5_k_packed.h, quant_q6_k_packed.h), in its own places.
         llmatc_tensor_view transient_view = view;
         transient_view.flags = LLMATC_TENSOR_TRANSIENT;
         llmatc_weight* copied = nullptr;
         LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &transient_view, kq.dtype, &copied));
         REQUIRE(copied->data != view.data);
-        if (repacked) {
+        if (repacked && kq.dtype == LLMATC_DTYPE_Q5_K) {
             std::vector<cpu::BlockQ5_K> row_blocks(size_t(cols / 256));
             for (int64_t r = 0; r < rows; ++r) {
                 cpu::unpack_q5_k_row(copied->data, cols, r, row_blocks.data());
                 REQUIRE(std::memcmp(row_blocks.data(), q5.data() + r * (cols / 256),
                                     row_blocks.size() * sizeof(cpu::BlockQ5_K)) == 0);
+            }
+        } else if (repacked) {
+            std::vector<cpu::BlockQ6_K> row_blocks(size_t(cols / 256));
+            for (int64_t r = 0; r < rows; ++r) {
+                cpu::unpack_q6_k_row(copied->data, cols, r, row_blocks.data());
+                REQUIRE(std::memcmp(row_blocks.data(), q6.data() + r * (cols / 256),
+                                    row_blocks.size() * sizeof(cpu::BlockQ6_K)) == 0);
             }
         } else {
             REQUIRE(std::memcmp(copied->data, view.data, size_t(view.nbytes)) == 0);
@@ -309,6 +320,42 @@ TEST_CASE("Q5_K's largest levels and scales times the largest activations stay e
         b.k->weight_destroy(b.ctx, w);
     }
     scalar.k->weight_destroy(scalar.ctx, w_ref);
+}
+
+TEST_CASE("Q6_K's extreme levels and scales times the largest activations stay exact on every ISA", "[k_quants]") {
+    // Every level 63 (or 0), every scale -128 or 127, every activation +127 after quantization: the kernels' int32
+    // sums of sc * (dot - 32 * sums) at their bounds.
+    for (const uint8_t bits : {uint8_t(0xff), uint8_t(0x00)}) {
+        cpu::BlockQ6_K block{};
+        block.d = cpu::f32_to_fp16(0.01f);
+        std::memset(block.ql, bits, sizeof(block.ql));
+        std::memset(block.qh, bits, sizeof(block.qh));
+        for (int j = 0; j < 16; ++j) block.scales[j] = int8_t(j % 3 == 0 ? 127 : -128);
+        const int64_t rows = 20, cols = 512, n = 3;
+        const std::vector<cpu::BlockQ6_K> blocks(size_t(rows * cols / 256), block);
+        const llmatc_tensor_view view = block_view(blocks, LLMATC_DTYPE_Q6_K, rows, cols);
+        const std::vector<float> x(size_t(n * cols), 1.0f);
+        TestBackend scalar(1, cpu::Isa::scalar);
+        llmatc_weight* w_ref = nullptr;
+        LLMATC_REQUIRE_OK(scalar.k->weight_create(scalar.ctx, &view, LLMATC_DTYPE_Q6_K, &w_ref));
+        std::vector<float> y_ref = poisoned(size_t(n * rows));
+        LLMATC_REQUIRE_OK(scalar.k->matmul(scalar.ctx, w_ref, x.data(), n, y_ref.data()));
+        // Each row: 2 super-blocks of d * sum_j sc_j * 16 * 127 * (level - 32), with sum_j sc_j = 6 * 127 - 10 * 128.
+        const float expected = 2.0f * cpu::fp16_to_f32(block.d) * float(6 * 127 - 10 * 128) * 16.0f *
+                               float(bits ? 31 : -32);
+        REQUIRE(std::fabs(y_ref[0] - expected) <= 1e-4f * std::fabs(expected));
+        for (cpu::Isa isa : available_isas()) {
+            TestBackend b(2, isa);
+            llmatc_weight* w = nullptr;
+            LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, LLMATC_DTYPE_Q6_K, &w));
+            std::vector<float> y = poisoned(size_t(n * rows));
+            LLMATC_REQUIRE_OK(b.k->matmul(b.ctx, w, x.data(), n, y.data()));
+            INFO(b.label << " levels " << (bits ? 63 : 0));
+            require_close(y, y_ref, 1e-6, 2e-5, std::vector<float>(y.size(), std::fabs(y_ref[0])));
+            b.k->weight_destroy(b.ctx, w);
+        }
+        scalar.k->weight_destroy(scalar.ctx, w_ref);
+    }
 }
 
 TEST_CASE("a Q6_K / Q5_K row's product does not depend on the other rows in the batch (bitwise)", "[k_quants][batch]") {
