@@ -38,7 +38,7 @@ struct Avx2 {
     }
 };
 
-// Packed Q8_0 / Q4_0 / Q4_K through packed_quant (vpmaddubsw or AVX-VNNI), everything else alike.
+// Packed Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K through packed_quant (vpmaddubsw or AVX-VNNI), everything else alike.
 template <bool (*packed_quant)(const MatmulProblem&, int64_t, int64_t)>
 void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     if (p.packed && avx2_float_packed_matmul(p, row_begin, row_end)) return;  // F16 / BF16 repacked at load
@@ -46,9 +46,8 @@ void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
         case LLMATC_DTYPE_F32: simd::matmul_rows_typed<Avx2, LLMATC_DTYPE_F32>(p, row_begin, row_end); return;
         case LLMATC_DTYPE_F16: simd::matmul_rows_typed<Avx2, LLMATC_DTYPE_F16>(p, row_begin, row_end); return;
         case LLMATC_DTYPE_BF16: simd::matmul_rows_typed<Avx2, LLMATC_DTYPE_BF16>(p, row_begin, row_end); return;
-        case LLMATC_DTYPE_Q6_K: matmul_rows_q6_k_avx2(p, row_begin, row_end); return;
         default:
-            // Packed Q8_0 / Q4_0 / Q4_K / Q5_K: isa_avx2_quant.cpp, isa_avx2_vnni_quant.cpp.
+            // Packed Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K: isa_avx2_quant.cpp, isa_avx2_vnni_quant.cpp.
             if (packed_quant(p, row_begin, row_end)) return;
             isa_kernels_scalar().matmul_rows(p, row_begin, row_end);
             return;
@@ -87,7 +86,8 @@ IsaKernels avx2_table(Isa isa, const char* name, void (*matmul)(const MatmulProb
                       silu_mul,
                       /*has_amx_bf16=*/false,
                       /*amx_bf16_activations=*/nullptr,
-                      /*packs_q5_k=*/true};
+                      /*packs_q5_k=*/true,
+                      /*packs_q6_k=*/true};
 }
 
 }  // namespace

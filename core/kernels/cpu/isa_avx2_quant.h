@@ -1,6 +1,6 @@
 // core/kernels/cpu/isa_avx2_quant.h — entry points of the AVX2 kernels for weights repacked at load (Q8_0 / Q4_0 /
-// Q4_K / Q5_K in the 16-row interleaved layouts, F16 / BF16 in float_packed.h's) and for Q6_K read in place, called
-// from the AVX2 kernel tables.
+// Q4_K / Q5_K / Q6_K in the 16-row interleaved layouts, F16 / BF16 in float_packed.h's), called from the AVX2 kernel
+// tables.
 #pragma once
 
 #include <cstdint>
@@ -9,14 +9,12 @@
 
 namespace llmatc::cpu {
 
-// matmul_rows for a packed Q8_0 / Q4_0 weight (p.x_q8 in quant_packed.h's activation format) or a packed Q4_K /
-// Q5_K one (p.x_q8 holding BlockQ8K rows); row_begin is a multiple of 16. Returns false, computing nothing, for any other
-// dtype or an unpacked weight.
+// matmul_rows for a packed Q8_0 / Q4_0 weight (p.x_q8 in quant_packed.h's activation format), a packed Q4_K /
+// Q5_K one (p.x_q8 holding BlockQ8K rows) or a packed Q6_K one (BlockQ8K16 rows); row_begin is a multiple of 16.
+// Returns false, computing nothing, for any other dtype or an unpacked weight.
 bool avx2_packed_quant_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
 // The same with AVX-VNNI's vpdpbusd (isa_avx2_vnni_quant.cpp; the same bits): only on CPUs with AVX-VNNI.
 bool avx2_vnni_packed_quant_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
-// matmul_rows for a Q6_K weight in GGUF's layout (p.x_q8 holding BlockQ8K16 rows; isa_avx2_q6k.cpp).
-void matmul_rows_q6_k_avx2(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
 // matmul_rows for a packed F16 / BF16 weight (isa_avx2_float_packed.cpp; F32 activations, p.x_tiles when n > 1).
 // Returns false, computing nothing, for any other dtype.
 bool avx2_float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end);

@@ -1,7 +1,7 @@
-// core/kernels/cpu/isa_avx2_quant_impl.h — the AVX2 matmul loops for Q8_0 / Q4_0 / Q4_K weights in the 16-row
-// interleaved layouts (quant_packed.h, quant_q4_k_packed.h), written once over their 4-byte dot product: kVnni
-// selects AVX-VNNI's vpdpbusd (isa_avx2_vnni_quant.cpp, compiled with -mavxvnni), otherwise vpmaddubsw + vpmaddwd
-// (isa_avx2_quant.cpp). Include only from those two files.
+// core/kernels/cpu/isa_avx2_quant_impl.h — the AVX2 matmul loops for Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K weights in
+// the 16-row interleaved layouts (quant_packed.h, quant_q4_k_packed.h, quant_q5_k_packed.h, quant_q6_k_packed.h),
+// written once over their 4-byte dot product: kVnni selects AVX-VNNI's vpdpbusd (isa_avx2_vnni_quant.cpp, compiled
+// with -mavxvnni), otherwise vpmaddubsw + vpmaddwd (isa_avx2_quant.cpp). Include only from those two files.
 //
 // vpmaddubsw (unsigned x signed bytes, pairs summed to int16, saturating) then vpmaddwd (int16 pairs summed to
 // int32): each kernel keeps its int16 sums below saturation (bounds at each use), so every integer is exact. With
@@ -20,6 +20,7 @@
 #include "kernels/cpu/quant_packed.h"
 #include "kernels/cpu/quant_q4_k_packed.h"
 #include "kernels/cpu/quant_q5_k_packed.h"
+#include "kernels/cpu/quant_q6_k_packed.h"
 #include "kernels/cpu/stream_prefetch.h"
 
 namespace llmatc::cpu::avx2_quant_impl {
@@ -286,8 +287,134 @@ void q4_k_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_e
     });
 }
 
+// The 2-bit field t (bits 2t, 2t + 1) of every byte of qh moved to bits 4-5, the other bits cleared: the top bits
+// of a Q6_K level (as isa_avx512_q6k.cpp's high_bits; the 16-bit shifts keep each byte's bits in its byte).
+inline __m256i q6_k_high_bits(__m256i qh, int t) {
+    const __m256i moved = t == 0   ? _mm256_slli_epi16(qh, 4)
+                          : t == 1 ? _mm256_slli_epi16(qh, 2)
+                          : t == 2 ? qh
+                                   : _mm256_srli_epi16(qh, 2);
+    return _mm256_and_si256(moved, _mm256_set1_epi8(0x30));
+}
 
-// matmul_rows for a packed Q8_0 / Q4_0 / Q4_K / Q5_K weight; false, computing nothing, for anything else.
+// The 8 rows' signed scale of sub-block j as int32 lanes, from their half of scales word j / 4 (byte j % 4).
+inline __m256i q6_k_scale_of(const __m256i words[4], int j) {
+    const int byte = j % 4;
+    const __m256i w = words[j / 4];
+    return _mm256_srai_epi32(byte == 3 ? w : _mm256_slli_epi32(w, 24 - 8 * byte), 24);
+}
+
+// The activation's int16 sums of sub-blocks a and b as one int32 (a in the low half), to broadcast for vpmaddwd.
+inline __m256i broadcast_sum_pair(const BlockQ8K16& x, int a, int b) {
+    return _mm256_set1_epi32(int32_t(uint16_t(x.sums[a])) | int32_t(uint32_t(uint16_t(x.sums[b])) << 16));
+}
+
+// NX activation rows times one 16-row packed Q6_K group over every super-block (quant_q6_k_packed.h); lane r of
+// acc[i][h2] is y[i][group row 8h2 + r]. Per super-block and row the integer sum_j sc[j] * (dot_j - 32 * x.sums[j])
+// of isa_avx512_q6k.cpp, and its F32 steps: the same bits. The levels' places are that file's.
+template <bool kVnni, int NX>
+inline void q6_k_packed_tile(const BlockQ8K16* x, int64_t blocks, const uint8_t* group, float* y, int64_t ldy,
+                             int valid_rows) {
+    __m256 acc[NX][2];
+    for (int i = 0; i < NX; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    const __m256i low_mask = _mm256_set1_epi8(0x0f);
+    for (int64_t b = 0; b < blocks; ++b) {
+        const uint8_t* gb = group + b * kQ6KGroupBlockBytes;
+        prefetch_stream(gb, kQ6KGroupBlockBytes);
+        for (int h2 = 0; h2 < 2; ++h2) {
+            const auto slice = [&](int64_t offset) {
+                return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + offset + 32 * h2));
+            };
+            __m256i words[4];
+            for (int w = 0; w < 4; ++w) words[w] = slice(kQ6KPackedScales + 64 * w);
+            __m256i scaled[NX];
+            if constexpr (kVnni) {
+                for (int i = 0; i < NX; ++i) scaled[i] = _mm256_setzero_si256();
+            } else {
+                // -32 * sum_j sc[j] * sums[j] up front: vpmaddwd of the scales as int16 pairs (sub-blocks 4w, 4w + 2
+                // and 4w + 1, 4w + 3 of each word) with the activation's sums in the same pairs.
+                __m256i even[4], odd[4];
+                for (int w = 0; w < 4; ++w) {
+                    even[w] = _mm256_srai_epi16(_mm256_slli_epi16(words[w], 8), 8);
+                    odd[w] = _mm256_srai_epi16(words[w], 8);
+                }
+                for (int i = 0; i < NX; ++i) {
+                    const BlockQ8K16& xb = x[i * blocks + b];
+                    __m256i o = _mm256_setzero_si256();
+                    for (int w = 0; w < 4; ++w) {
+                        o = _mm256_add_epi32(o, _mm256_madd_epi16(even[w], broadcast_sum_pair(xb, 4 * w, 4 * w + 2)));
+                        o = _mm256_add_epi32(o, _mm256_madd_epi16(odd[w], broadcast_sum_pair(xb, 4 * w + 1, 4 * w + 3)));
+                    }
+                    scaled[i] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(o, 5));
+                }
+            }
+            for (int h = 0; h < 2; ++h) {
+                for (int g = 0; g < 4; ++g) {
+                    __m256i lo[4], hi[4];
+                    for (int m = 0; m < 4; ++m) {
+                        const __m256i v = slice(64 * (16 * h + 4 * g + m));
+                        const __m256i qh = slice(kQ6KPackedHighBits + 64 * (8 * h + 4 * (g % 2) + m));
+                        lo[m] = _mm256_or_si256(_mm256_and_si256(v, low_mask), q6_k_high_bits(qh, g / 2));
+                        hi[m] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), low_mask),
+                                                q6_k_high_bits(qh, 2 + g / 2));
+                    }
+                    const int j_lo = 8 * h + g, j_hi = 8 * h + 4 + g;
+                    const __m256i sc_lo = q6_k_scale_of(words, j_lo), sc_hi = q6_k_scale_of(words, j_hi);
+                    for (int i = 0; i < NX; ++i) {
+                        const BlockQ8K16& xb = x[i * blocks + b];
+                        const int8_t* q = xb.qs + 128 * h + 16 * g;
+                        if constexpr (kVnni) {
+                            __m256i a = _mm256_set1_epi32(-32 * int32_t(xb.sums[j_lo]));
+                            __m256i c = _mm256_set1_epi32(-32 * int32_t(xb.sums[j_hi]));
+                            for (int m = 0; m < 4; ++m) {
+                                a = _mm256_dpbusd_avx_epi32(a, lo[m], broadcast_4_bytes(q + 4 * m));
+                                c = _mm256_dpbusd_avx_epi32(c, hi[m], broadcast_4_bytes(q + 64 + 4 * m));
+                            }
+                            scaled[i] = _mm256_add_epi32(scaled[i], _mm256_add_epi32(_mm256_mullo_epi32(a, sc_lo),
+                                                                                      _mm256_mullo_epi32(c, sc_hi)));
+                            continue;
+                        }
+                        // Levels 0..63 times activations: |pair| <= 2 * 63 * 127, two pair sums <= 32004 < 2^15 per
+                        // int16 lane; vpmaddwd with the scale in both halves of each lane (blended, as it is signed).
+                        const __m256i sc16_lo = _mm256_blend_epi16(sc_lo, _mm256_slli_epi32(sc_lo, 16), 0xaa);
+                        const __m256i sc16_hi = _mm256_blend_epi16(sc_hi, _mm256_slli_epi32(sc_hi, 16), 0xaa);
+                        for (int m = 0; m < 4; m += 2) {
+                            const __m256i a = _mm256_add_epi16(
+                                _mm256_maddubs_epi16(lo[m], broadcast_4_bytes(q + 4 * m)),
+                                _mm256_maddubs_epi16(lo[m + 1], broadcast_4_bytes(q + 4 * m + 4)));
+                            const __m256i c = _mm256_add_epi16(
+                                _mm256_maddubs_epi16(hi[m], broadcast_4_bytes(q + 64 + 4 * m)),
+                                _mm256_maddubs_epi16(hi[m + 1], broadcast_4_bytes(q + 64 + 4 * m + 4)));
+                            scaled[i] = _mm256_add_epi32(scaled[i], _mm256_add_epi32(_mm256_madd_epi16(a, sc16_lo),
+                                                                                      _mm256_madd_epi16(c, sc16_hi)));
+                        }
+                    }
+                }
+            }
+            const __m256 dv =
+                _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb + kQ6KPackedD + 16 * h2)));
+            for (int i = 0; i < NX; ++i)
+                acc[i][h2] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled[i]),
+                                             _mm256_mul_ps(dv, _mm256_set1_ps(x[i * blocks + b].d)), acc[i][h2]);
+        }
+    }
+    for (int i = 0; i < NX; ++i) store_group_rows(y + i * ldy, acc[i], valid_rows);
+}
+
+template <bool kVnni>
+void q6_k_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
+    const int64_t blocks = p.cols / kQ6KBlock;
+    const int64_t group_bytes = blocks * kQ6KGroupBlockBytes;
+    const auto* xq = static_cast<const BlockQ8K16*>(p.x_q8);
+    const auto* w = static_cast<const uint8_t*>(p.w);
+    for_each_packed_group_tile<4>(p.n, row_begin, row_end, [&](auto nx, int64_t i, int64_t g, int64_t r, int valid) {
+        q6_k_packed_tile<kVnni, decltype(nx)::value>(xq + i * blocks, blocks, w + g * group_bytes,
+                                                     p.y + i * p.rows + r, p.rows, valid);
+    });
+}
+
+
+// matmul_rows for a packed Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K weight; false, computing nothing, for anything else.
 template <bool kVnni>
 bool packed_quant_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     if (!p.packed) return false;
@@ -296,6 +423,7 @@ bool packed_quant_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_
         case LLMATC_DTYPE_Q4_0: packed_matmul<kVnni, LLMATC_DTYPE_Q4_0>(p, row_begin, row_end); return true;
         case LLMATC_DTYPE_Q4_K: q4_k_packed_matmul<kVnni, false>(p, row_begin, row_end); return true;
         case LLMATC_DTYPE_Q5_K: q4_k_packed_matmul<kVnni, true>(p, row_begin, row_end); return true;
+        case LLMATC_DTYPE_Q6_K: q6_k_packed_matmul<kVnni>(p, row_begin, row_end); return true;
         default: return false;
     }
 }

@@ -98,13 +98,8 @@ void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
 // the VNNI kernels' bits.
 void matmul_rows_no_vnni(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     if (float_matmul(p, row_begin, row_end)) return;
-    switch (p.dtype) {
-        case LLMATC_DTYPE_Q6_K: matmul_rows_q6_k_avx2(p, row_begin, row_end); return;
-        default:
-            if (avx2_packed_quant_matmul(p, row_begin, row_end)) return;  // packed Q8_0 / Q4_0 / Q4_K / Q5_K
-            isa_kernels_scalar().matmul_rows(p, row_begin, row_end);
-            return;
-    }
+    if (avx2_packed_quant_matmul(p, row_begin, row_end)) return;  // packed Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K
+    isa_kernels_scalar().matmul_rows(p, row_begin, row_end);
 }
 
 // Same result as quantize_block_q8_0: the same amax, d and 1/d, and vcvtps2dq rounds half to even like
@@ -174,7 +169,8 @@ const IsaKernels& isa_kernels_avx512_no_vnni() {
                                     silu_mul,
                                     false,
                                     nullptr,
-                                    true};
+                                    true,
+                                    /*packs_q6_k=*/true};
     return kernels;
 }
 

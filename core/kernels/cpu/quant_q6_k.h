@@ -1,5 +1,5 @@
 // core/kernels/cpu/quant_q6_k.h — GGUF's Q6_K super-block layout (read from GGUF files, never made at load), its
-// dequantizer, the activation format its integer kernels read, and the Q6_K matmul entry points of each ISA.
+// dequantizer, the activation format its integer kernels read, and the scalar Q6_K matmul (the reference).
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // core/kernels/cpu/quant_q6_k_packed.h — the 16-row interleaved layout Q6_K weights are repacked into at load for
-// the AVX-512 VNNI kernel, with its scalar pack / unpack routines.
+// the AVX-512 VNNI and AVX2 kernels, with its scalar pack / unpack routines.
 //
 // Why: read in place, row by row, a Q6_K kernel reduces every row's sums horizontally and unpacks each super-block
 // once per weight row, which held its prefill GEMM at about half of Q4_K's. As Q4_K's layout does
@@ -45,6 +45,7 @@ void packed_q6_k_row_to_f32(const void* packed, int64_t cols, int64_t row, float
 
 // y = x * W^T for a packed Q6_K weight (p.packed, p.x_q8 holding n rows of cols / 256 BlockQ8K16); row_begin is a
 // multiple of 16. AVX-512 VNNI (isa_avx512_q6k.cpp): defined only in x86-64 builds; call only on the avx512 level.
+// The AVX2 levels' kernel is isa_avx2_quant_impl.h's q6_k_packed_matmul.
 void matmul_rows_q6_k_packed_avx512(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
 
 }  // namespace llmatc::cpu

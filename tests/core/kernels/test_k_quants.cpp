@@ -26,8 +26,8 @@ struct Shape {
     int64_t rows, cols, n;
 };
 
-// Rows not a multiple of 16 exercise the row-range tails; n covers GEMV, every activation tile remainder (1..4) and
-// 17 (four whole tiles and one row).
+// Rows not a multiple of 16 exercise the row-range tails; n covers GEMV and every activation tile remainder of the
+// tiles of 4 (AVX2) and 8 (AVX-512), up to 17 (two whole tiles of 8 and one row).
 const Shape kShapes[] = {{1, 256, 1},  {7, 256, 2},  {13, 512, 3},   {37, 768, 1},  {9, 256, 4},  {21, 1024, 5},
                          {3, 512, 17}, {70, 256, 7}, {5, 2048, 9},   {19, 256, 16}, {33, 512, 6}, {11, 768, 11},
                          {2, 256, 13}, {17, 512, 8}, {23, 256, 10},  {6, 512, 12},  {4, 256, 14}, {29, 256, 15}};
@@ -285,6 +285,44 @@ TEST_CASE("every ISA's Q6_K and Q5_K matmul agrees with the scalar kernel", "[k_
                 require_close(y, y_ref, 1e-6, 2e-5, ref_matmul_magnitude(weight_values(w), s.rows, s.cols, x, s.n));
                 b.k->weight_destroy(b.ctx, w);
                 scalar.k->weight_destroy(scalar.ctx, w_ref);
+            }
+        }
+    }
+}
+
+TEST_CASE("every ISA that packs Q5_K / Q6_K weights gives the same bits", "[k_quants]") {
+    // As for Q8_0 / Q4_0 / Q4_K (test_matmul.cpp): the AVX2 kernels form the AVX-512 kernels' integers with other
+    // instructions and then take the same F32 steps lane for lane, so a model gives the same tokens on either CPU.
+    std::mt19937 rng(1618);
+    for (const KQuant& kq : kKQuants) {
+        std::vector<cpu::Isa> packing;
+        for (cpu::Isa isa : available_isas()) {
+            const cpu::IsaKernels& table = cpu::isa_kernels(isa);
+            if (kq.dtype == LLMATC_DTYPE_Q5_K ? table.packs_q5_k : table.packs_q6_k) packing.push_back(isa);
+        }
+        if (packing.size() < 2) {
+            WARN("fewer than two ISAs pack " << kq.name << " on this CPU: nothing to compare");
+            continue;
+        }
+        for (const Shape& s : kShapes) {
+            const std::vector<uint8_t> bytes = random_weight_bytes(rng, kq.dtype, s.rows, s.cols);
+            const llmatc_tensor_view view = bytes_view(bytes, kq.dtype, s.rows, s.cols);
+            const std::vector<float> x = random_vector(rng, size_t(s.n * s.cols), -3.0f, 3.0f);
+            std::vector<std::vector<float>> results;
+            for (cpu::Isa isa : packing) {
+                TestBackend b(2, isa);
+                llmatc_weight* w = nullptr;
+                LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, kq.dtype, &w));
+                REQUIRE(w->packed);
+                std::vector<float> y = poisoned(size_t(s.n * s.rows));
+                LLMATC_REQUIRE_OK(b.k->matmul(b.ctx, w, x.data(), s.n, y.data()));
+                results.push_back(std::move(y));
+                b.k->weight_destroy(b.ctx, w);
+            }
+            for (size_t i = 1; i < packing.size(); ++i) {
+                INFO(kq.name << " shape [" << s.rows << ", " << s.cols << "] n " << s.n << ": "
+                             << cpu::isa_name(packing[i]) << " against " << cpu::isa_name(packing[0]));
+                CHECK(results[i] == results[0]);
             }
         }
     }
