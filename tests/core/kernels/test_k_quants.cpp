@@ -1,6 +1,7 @@
-// tests/core/kernels/test_k_quants.cpp — Q6_K and Q5_K weights (read from GGUF, never quantized at load): zero-copy
-// blocks, decoding, matmul at every ISA level and thread count against the reference on the quantized operands,
-// ISA agreement with the scalar kernel, and the errors for bad shapes, sizes and requests.
+// tests/core/kernels/test_k_quants.cpp — Q6_K and Q5_K weights (read from GGUF, never quantized at load): blocks kept
+// zero-copy or repacked byte for byte, decoding, matmul at every ISA level and thread count against the reference on
+// the quantized operands, ISA agreement with the scalar kernel and among the packing ISAs, and the errors for bad
+// shapes, sizes and requests.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -141,7 +142,7 @@ llmatc_tensor_view bytes_view(const std::vector<uint8_t>& bytes, llmatc_dtype dt
 
 }  // namespace
 
-TEST_CASE("Q6_K and Q5_K blocks are used in place, decode per element, and convert to F32", "[k_quants]") {
+TEST_CASE("Q6_K and Q5_K blocks are kept in place or repacked, decode per element, and convert to F32", "[k_quants]") {
     std::mt19937 rng(17);
     TestBackend b(2, cpu::best_isa());
     const int64_t rows = 5, cols = 512;
