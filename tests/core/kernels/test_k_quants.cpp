@@ -329,6 +329,34 @@ TEST_CASE("every ISA that packs Q5_K / Q6_K weights gives the same bits", "[k_qu
     }
 }
 
+namespace {
+
+// The product of `view` (rows x cols blocks of its dtype) with n rows of +1.0 (every activation 127 after
+// quantization, at d = 1/127) on the scalar kernel, after checking that every ISA's kernel gives it too.
+std::vector<float> product_with_ones_on_every_isa(const llmatc_tensor_view& view, int64_t n) {
+    const int64_t rows = view.shape[0], cols = view.shape[1];
+    const std::vector<float> x(size_t(n * cols), 1.0f);
+    TestBackend scalar(1, cpu::Isa::scalar);
+    llmatc_weight* w_ref = nullptr;
+    LLMATC_REQUIRE_OK(scalar.k->weight_create(scalar.ctx, &view, view.dtype, &w_ref));
+    std::vector<float> y_ref = poisoned(size_t(n * rows));
+    LLMATC_REQUIRE_OK(scalar.k->matmul(scalar.ctx, w_ref, x.data(), n, y_ref.data()));
+    scalar.k->weight_destroy(scalar.ctx, w_ref);
+    for (cpu::Isa isa : available_isas()) {
+        TestBackend b(2, isa);
+        llmatc_weight* w = nullptr;
+        LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, view.dtype, &w));
+        std::vector<float> y = poisoned(size_t(n * rows));
+        LLMATC_REQUIRE_OK(b.k->matmul(b.ctx, w, x.data(), n, y.data()));
+        INFO(b.label);
+        require_close(y, y_ref, 1e-6, 2e-5, std::vector<float>(y.size(), std::fabs(y_ref[0])));
+        b.k->weight_destroy(b.ctx, w);
+    }
+    return y_ref;
+}
+
+}  // namespace
+
 TEST_CASE("Q5_K's largest levels and scales times the largest activations stay exact on every ISA", "[k_quants]") {
     // Every level 31, every scale 63, every activation +127 after quantization: the kernels' int16 and int32 sums
     // at their bounds (an int16 sum of more than 4 vpmaddubsw pairs would wrap).
@@ -339,61 +367,27 @@ TEST_CASE("Q5_K's largest levels and scales times the largest activations stay e
     for (int i = 8; i < 12; ++i) block.scales[i] = 0x0f;     // low bits of scales 4-7 = 15; mins 0
     std::memset(block.qs, 0xff, sizeof(block.qs));
     std::memset(block.qh, 0xff, sizeof(block.qh));
-    const int64_t rows = 20, cols = 512, n = 3;
-    const std::vector<cpu::BlockQ5_K> blocks(size_t(rows * cols / 256), block);
-    const llmatc_tensor_view view = block_view(blocks, LLMATC_DTYPE_Q5_K, rows, cols);
-    const std::vector<float> x(size_t(n * cols), 1.0f);
-    TestBackend scalar(1, cpu::Isa::scalar);
-    llmatc_weight* w_ref = nullptr;
-    LLMATC_REQUIRE_OK(scalar.k->weight_create(scalar.ctx, &view, LLMATC_DTYPE_Q5_K, &w_ref));
-    std::vector<float> y_ref = poisoned(size_t(n * rows));
-    LLMATC_REQUIRE_OK(scalar.k->matmul(scalar.ctx, w_ref, x.data(), n, y_ref.data()));
-    for (cpu::Isa isa : available_isas()) {
-        TestBackend b(2, isa);
-        llmatc_weight* w = nullptr;
-        LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, LLMATC_DTYPE_Q5_K, &w));
-        std::vector<float> y = poisoned(size_t(n * rows));
-        LLMATC_REQUIRE_OK(b.k->matmul(b.ctx, w, x.data(), n, y.data()));
-        INFO(b.label);
-        require_close(y, y_ref, 1e-6, 2e-5, std::vector<float>(y.size(), std::fabs(y_ref[0])));
-        b.k->weight_destroy(b.ctx, w);
-    }
-    scalar.k->weight_destroy(scalar.ctx, w_ref);
+    const std::vector<cpu::BlockQ5_K> blocks(size_t(20 * 512 / 256), block);
+    product_with_ones_on_every_isa(block_view(blocks, LLMATC_DTYPE_Q5_K, 20, 512), 3);
 }
 
 TEST_CASE("Q6_K's extreme levels and scales times the largest activations stay exact on every ISA", "[k_quants]") {
     // Every level 63 (or 0), every scale -128 or 127, every activation +127 after quantization: the kernels' int32
     // sums of sc * (dot - 32 * sums) at their bounds.
     for (const uint8_t bits : {uint8_t(0xff), uint8_t(0x00)}) {
+        INFO("levels " << (bits ? 63 : 0));
         cpu::BlockQ6_K block{};
         block.d = cpu::f32_to_fp16(0.01f);
         std::memset(block.ql, bits, sizeof(block.ql));
         std::memset(block.qh, bits, sizeof(block.qh));
         for (int j = 0; j < 16; ++j) block.scales[j] = int8_t(j % 3 == 0 ? 127 : -128);
-        const int64_t rows = 20, cols = 512, n = 3;
-        const std::vector<cpu::BlockQ6_K> blocks(size_t(rows * cols / 256), block);
-        const llmatc_tensor_view view = block_view(blocks, LLMATC_DTYPE_Q6_K, rows, cols);
-        const std::vector<float> x(size_t(n * cols), 1.0f);
-        TestBackend scalar(1, cpu::Isa::scalar);
-        llmatc_weight* w_ref = nullptr;
-        LLMATC_REQUIRE_OK(scalar.k->weight_create(scalar.ctx, &view, LLMATC_DTYPE_Q6_K, &w_ref));
-        std::vector<float> y_ref = poisoned(size_t(n * rows));
-        LLMATC_REQUIRE_OK(scalar.k->matmul(scalar.ctx, w_ref, x.data(), n, y_ref.data()));
-        // Each row: 2 super-blocks of d * sum_j sc_j * 16 * 127 * (level - 32), with sum_j sc_j = 6 * 127 - 10 * 128.
+        const std::vector<cpu::BlockQ6_K> blocks(size_t(20 * 512 / 256), block);
+        const std::vector<float> y = product_with_ones_on_every_isa(block_view(blocks, LLMATC_DTYPE_Q6_K, 20, 512), 3);
+        // Each row: 2 super-blocks of d * sum_j sc_j * 16 * (level - 32) (127 times the activations' d = 1/127),
+        // with sum_j sc_j = 6 * 127 - 10 * 128.
         const float expected = 2.0f * cpu::fp16_to_f32(block.d) * float(6 * 127 - 10 * 128) * 16.0f *
                                float(bits ? 31 : -32);
-        REQUIRE(std::fabs(y_ref[0] - expected) <= 1e-4f * std::fabs(expected));
-        for (cpu::Isa isa : available_isas()) {
-            TestBackend b(2, isa);
-            llmatc_weight* w = nullptr;
-            LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, LLMATC_DTYPE_Q6_K, &w));
-            std::vector<float> y = poisoned(size_t(n * rows));
-            LLMATC_REQUIRE_OK(b.k->matmul(b.ctx, w, x.data(), n, y.data()));
-            INFO(b.label << " levels " << (bits ? 63 : 0));
-            require_close(y, y_ref, 1e-6, 2e-5, std::vector<float>(y.size(), std::fabs(y_ref[0])));
-            b.k->weight_destroy(b.ctx, w);
-        }
-        scalar.k->weight_destroy(scalar.ctx, w_ref);
+        CHECK(std::fabs(y[0] - expected) <= 1e-4f * std::fabs(expected));
     }
 }
 
