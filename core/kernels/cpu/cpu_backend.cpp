@@ -67,9 +67,8 @@ llmatc_status cpu_weight_create(void* ctx, const llmatc_tensor_view* src, llmatc
     return guarded("weight_create", [&] {
         if (!src || !out) throw Error(LLMATC_ERR_INVALID_ARGUMENT, "weight_create: src or out is NULL");
         const IsaKernels& kernels = *context(ctx).kernels;
-        const WeightPacking packing{kernels.packs_quantized, kernels.packs_floats, kernels.packs_q5_k,
-                                    kernels.packs_q6_k};
-        *out = make_weight(*src, storage, &context(ctx).pool, packing).release();
+        *out = make_weight(*src, storage, &context(ctx).pool, {kernels.packs_quantized, kernels.packs_floats})
+                   .release();
     });
 }
 void cpu_weight_destroy(void*, llmatc_weight* w) { delete w; }

@@ -230,10 +230,7 @@ std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc
     w->rows = rows;
     w->cols = cols;
     w->n_dims = src.n_dims;
-    const bool q5_k_packable = storage == LLMATC_DTYPE_Q5_K && pack.q5_k;
-    const bool q6_k_packable = storage == LLMATC_DTYPE_Q6_K && pack.q6_k;
-    const bool quantized_packable = storage == LLMATC_DTYPE_Q8_0 || storage == LLMATC_DTYPE_Q4_0 ||
-                                    storage == LLMATC_DTYPE_Q4_K || q5_k_packable || q6_k_packable;
+    const bool quantized_packable = is_block_type(storage);
     const bool float_packable = storage == LLMATC_DTYPE_F16 || storage == LLMATC_DTYPE_BF16;
     w->packed = src.n_dims == 2 && ((pack.quantized && quantized_packable) || (pack.floats && float_packable));
     w->bytes = !w->packed                     ? uint64_t(rows) * dtype_bytes(storage, cols)

@@ -41,10 +41,8 @@ void aligned_free(void* ptr);
 // 16-row interleaved layouts (quant_packed.h, float_packed.h) the ISA's kernels read; a packed weight is never
 // zero-copy.
 struct WeightPacking {
-    bool quantized = false;  // Q8_0 / Q4_0 / Q4_K
+    bool quantized = false;  // Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K
     bool floats = false;     // F16 / BF16
-    bool q5_k = false;       // Q5_K
-    bool q6_k = false;       // Q6_K
 };
 std::unique_ptr<llmatc_weight> make_weight(const llmatc_tensor_view& src, llmatc_dtype storage, ThreadPool* pool,
                                            WeightPacking pack = {});

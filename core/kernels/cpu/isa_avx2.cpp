@@ -85,9 +85,7 @@ IsaKernels avx2_table(Isa isa, const char* name, void (*matmul)(const MatmulProb
                       /*packs_floats=*/true,
                       silu_mul,
                       /*has_amx_bf16=*/false,
-                      /*amx_bf16_activations=*/nullptr,
-                      /*packs_q5_k=*/true,
-                      /*packs_q6_k=*/true};
+                      /*amx_bf16_activations=*/nullptr};
 }
 
 }  // namespace

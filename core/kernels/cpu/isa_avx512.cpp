@@ -150,9 +150,7 @@ const IsaKernels& isa_kernels_avx512() {
                                     true,
                                     silu_mul,
                                     cpu_has_bf16() && amx_bf16_usable(),
-                                    amx_bf16_activations,
-                                    true,
-                                    /*packs_q6_k=*/true};
+                                    amx_bf16_activations};
     return kernels;
 }
 
@@ -168,9 +166,7 @@ const IsaKernels& isa_kernels_avx512_no_vnni() {
                                     true,
                                     silu_mul,
                                     false,
-                                    nullptr,
-                                    true,
-                                    /*packs_q6_k=*/true};
+                                    nullptr};
     return kernels;
 }
 

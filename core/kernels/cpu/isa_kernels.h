@@ -15,9 +15,8 @@ namespace llmatc::cpu {
 // K-quants' own formats for them), and the inner products are integer; x is then unused. When `packed`,
 // the Q8_0 / Q4_0 weight is in the 16-row interleaved layout and x_q8 in the packed activation format (see
 // quant_packed.h; only for kernels whose table sets packs_quantized), a Q4_K weight in quant_q4_k_packed.h's
-// layout (x_q8 still BlockQ8K), a Q5_K one in quant_q5_k_packed.h's (packs_q5_k), a Q6_K one in
-// quant_q6_k_packed.h's (packs_q6_k; x_q8 still BlockQ8K16), or the F16 / BF16 weight in the layout of
-// float_packed.h (packs_floats). Pointers are borrowed for the call.
+// layout (x_q8 still BlockQ8K), a Q5_K one in quant_q5_k_packed.h's, a Q6_K one in quant_q6_k_packed.h's (x_q8
+// still BlockQ8K16), or the F16 / BF16 weight in the layout of float_packed.h (packs_floats). Pointers are borrowed for the call.
 struct MatmulProblem {
     llmatc_dtype dtype;
     const void* w;
@@ -56,9 +55,10 @@ struct IsaKernels {
     void (*quantize_row_q8_0)(const float* x, void* out, int64_t n);
     // Whether matmul_rows can take BF16 activations (MatmulProblem::x_tiles_bf16) for packed BF16 weights.
     bool has_bf16_dot;
-    // Whether Q8_0 / Q4_0 / Q4_K weights are repacked at load into the 16-row interleaved layouts this table's
-    // matmul_rows reads (quant_packed.h, quant_q4_k_packed.h); quantize_act_row then writes the activations the
-    // Q8_0 / Q4_0 kernels take (NULL otherwise; packed Q4_K still reads BlockQ8K).
+    // Whether block-quantized weights (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) are repacked at load into the 16-row
+    // interleaved layouts this table's matmul_rows reads (quant_packed.h, quant_q4_k_packed.h, quant_q5_k_packed.h,
+    // quant_q6_k_packed.h); quantize_act_row then writes the activations the Q8_0 / Q4_0 kernels take (NULL
+    // otherwise; the packed K-quants still read BlockQ8K / BlockQ8K16).
     bool packs_quantized;
     void (*quantize_act_row)(const float* x, void* out, int64_t cols);
     // Whether F16 / BF16 weights are repacked at load into the 16-row interleaved layout (float_packed.h).
@@ -70,10 +70,6 @@ struct IsaKernels {
     bool has_amx_bf16 = false;
     void (*amx_bf16_activations)(const float* x, int64_t n, int64_t cols, int64_t row_begin, int64_t row_end,
                                  uint16_t* out) = nullptr;
-    // Whether Q5_K weights are repacked at load into quant_q5_k_packed.h's layout (otherwise read in place).
-    bool packs_q5_k = false;
-    // Whether Q6_K weights are repacked at load into quant_q6_k_packed.h's layout (otherwise read in place).
-    bool packs_q6_k = false;
 };
 
 // Rows a thread's range of matmul output columns should be a multiple of (the register tile height; also the

@@ -155,8 +155,7 @@ TEST_CASE("Q6_K and Q5_K blocks are kept in place or repacked, decode per elemen
         llmatc_weight *kept = nullptr, *as_f32 = nullptr;
         LLMATC_REQUIRE_OK(b.k->weight_create(b.ctx, &view, kq.dtype, &kept));
         // Repacked at load where the kernel table has a packed kernel for the type; otherwise used in place.
-        const cpu::IsaKernels& table = cpu::isa_kernels(cpu::best_isa());
-        const bool repacked = kq.dtype == LLMATC_DTYPE_Q5_K ? table.packs_q5_k : table.packs_q6_k;
+        const bool repacked = cpu::isa_kernels(cpu::best_isa()).packs_quantized;
         REQUIRE(kept->packed == repacked);
         if (repacked) {
             REQUIRE(b.k->weight_bytes(b.ctx, kept) == (kq.dtype == LLMATC_DTYPE_Q5_K
@@ -298,8 +297,7 @@ TEST_CASE("every ISA that packs Q5_K / Q6_K weights gives the same bits", "[k_qu
     for (const KQuant& kq : kKQuants) {
         std::vector<cpu::Isa> packing;
         for (cpu::Isa isa : available_isas()) {
-            const cpu::IsaKernels& table = cpu::isa_kernels(isa);
-            if (kq.dtype == LLMATC_DTYPE_Q5_K ? table.packs_q5_k : table.packs_q6_k) packing.push_back(isa);
+            if (cpu::isa_kernels(isa).packs_quantized) packing.push_back(isa);
         }
         if (packing.size() < 2) {
             WARN("fewer than two ISAs pack " << kq.name << " on this CPU: nothing to compare");
