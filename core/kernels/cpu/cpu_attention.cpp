@@ -181,28 +181,24 @@ void op_attention(CpuContext& ctx, const llmatc_kv_cache* cache, int32_t layer, 
     const void* k_cache = cache->k[layer];
     const void* v_cache = cache->v[layer];
     const int32_t block_size = cache->block_size;
-    // Stages rows [p0, p0 + n) of one KV head as F32 rows of d_pad floats.
+    const size_t element_bytes = f16 ? 2 : 4;
+    const size_t head_bytes = size_t(head_dim) * element_bytes;
+    // Stages rows [p0, p0 + n) of one KV head as F32 rows of d_pad floats. Row t of the next tile (n_next rows from
+    // p_next) is asked for as row t is staged: one row's lines at a time, so the requests overlap the staging
+    // instead of filling the miss queues in one burst.
     auto stage = [&](float* dst, const void* layer_cache, const llmatc_batch_seq& seq, int32_t kv_head, int64_t p0,
-                     int32_t n) {
+                     int32_t n, int64_t p_next, int32_t n_next) {
+        const auto* base = static_cast<const char*>(layer_cache);
         for (int32_t t = 0; t < n; ++t) {
             const int64_t offset = slot_of(seq, block_size, p0 + t) * kv_row + int64_t(kv_head) * head_dim;
+            if (t < n_next) {
+                const size_t next = size_t(slot_of(seq, block_size, p_next + t) * kv_row +
+                                           int64_t(kv_head) * head_dim) * element_bytes;
+                for (size_t line = 0; line < head_bytes; line += 64) __builtin_prefetch(base + next + line);
+            }
             float* row = dst + size_t(t) * d_pad;
             if (f16) tiles.load_row_f16(row, static_cast<const uint16_t*>(layer_cache) + offset, head_dim, d_pad);
             else tiles.load_row_f32(row, static_cast<const float*>(layer_cache) + offset, head_dim, d_pad);
-        }
-    };
-    // Asks for rows [p0, p0 + n) of one KV head ahead of staging them: blocks are scattered, and a long context
-    // does not fit the cache, so the hardware prefetcher alone leaves the loads waiting on memory.
-    const size_t element_bytes = f16 ? 2 : 4;
-    const size_t head_bytes = size_t(head_dim) * element_bytes;
-    auto prefetch = [&](const llmatc_batch_seq& seq, int32_t kv_head, int64_t p0, int32_t n) {
-        for (int32_t t = 0; t < n; ++t) {
-            const size_t offset =
-                size_t(slot_of(seq, block_size, p0 + t) * kv_row + int64_t(kv_head) * head_dim) * element_bytes;
-            for (size_t line = 0; line < head_bytes; line += 64) {
-                __builtin_prefetch(static_cast<const char*>(k_cache) + offset + line);
-                __builtin_prefetch(static_cast<const char*>(v_cache) + offset + line);
-            }
         }
     };
 
@@ -254,12 +250,13 @@ void op_attention(CpuContext& ctx, const llmatc_kv_cache* cache, int32_t layer, 
                 const int32_t n_tile = int32_t(std::min<int64_t>(tile_rows, last_position - p0 + 1));
                 const int32_t n_scored = (n_tile + kAttentionScoreGroup - 1) / kAttentionScoreGroup *
                                          kAttentionScoreGroup;
-                stage(keys, k_cache, seq, kv_head, p0, n_tile);
+                // Blocks are scattered and a long context does not fit the cache: the hardware prefetcher alone
+                // leaves the staging loads waiting on memory, so the next tile's rows are asked for ahead.
+                const int64_t p_next = p0 + tile_rows;
+                const int32_t n_next = int32_t(std::clamp<int64_t>(last_position - p_next + 1, 0, tile_rows));
+                stage(keys, k_cache, seq, kv_head, p0, n_tile, p_next, n_next);
                 std::fill(keys + size_t(n_tile) * d_pad, keys + size_t(n_scored) * d_pad, 0.0f);
-                stage(values, v_cache, seq, kv_head, p0, n_tile);
-                if (p0 + tile_rows <= last_position)
-                    prefetch(seq, kv_head, p0 + tile_rows,
-                             int32_t(std::min<int64_t>(tile_rows, last_position - p0 - tile_rows + 1)));
+                stage(values, v_cache, seq, kv_head, p0, n_tile, p_next, n_next);
                 // Query vectors of one row go in pairs (they see the same positions), so each staged key and value
                 // load serves two; a pair computes exactly what two single calls would.
                 for (int32_t m = 0; m < n_vectors;) {

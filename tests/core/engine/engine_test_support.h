@@ -73,13 +73,19 @@ struct Collected {
             c->finish = ev->finish_reason;
             if (ev->error_message) c->error = ev->error_message;
             c->done = true;
-            c->cv.notify_all();
         }
+        c->cv.notify_all();
     }
 
     void wait() {
         std::unique_lock lock(mutex);
         cv.wait(lock, [&] { return done; });
+    }
+
+    // Until the request has produced at least n events (or finished).
+    void wait_for_events(int n) {
+        std::unique_lock lock(mutex);
+        cv.wait(lock, [&] { return done || events >= n; });
     }
 };
 
