@@ -115,16 +115,18 @@ void op_matmul(CpuContext& ctx, const llmatc_weight* w, const float* x, int64_t 
         // Q4_K reads activations per super-block of 256 (BlockQ8K: int8 values in its nibble order + sub-block sums).
         const int64_t row_bytes = q8k_row_bytes(w->cols);
         auto* xq = static_cast<uint8_t*>(ctx.activations_q8.reserve(size_t(row_bytes * n)));
+        const auto quantize = k.quantize_row_q8k ? k.quantize_row_q8k : quantize_row_q8k;
         ctx.pool.parallel_for(n, ctx.pool.chunk_for(n, 1, 1), [&](int64_t begin, int64_t end, int) {
-            for (int64_t i = begin; i < end; ++i) quantize_row_q8k(x + i * w->cols, xq + i * row_bytes, w->cols);
+            for (int64_t i = begin; i < end; ++i) quantize(x + i * w->cols, xq + i * row_bytes, w->cols);
         });
         p.x_q8 = xq;
     } else if (w->dtype == LLMATC_DTYPE_Q6_K) {
         // Q6_K reads them in element order with sums per 16 (BlockQ8K16), for its per-16 scales.
         const int64_t row_bytes = q8k16_row_bytes(w->cols);
         auto* xq = static_cast<uint8_t*>(ctx.activations_q8.reserve(size_t(row_bytes * n)));
+        const auto quantize = k.quantize_row_q8k16 ? k.quantize_row_q8k16 : quantize_row_q8k16;
         ctx.pool.parallel_for(n, ctx.pool.chunk_for(n, 1, 1), [&](int64_t begin, int64_t end, int) {
-            for (int64_t i = begin; i < end; ++i) quantize_row_q8k16(x + i * w->cols, xq + i * row_bytes, w->cols);
+            for (int64_t i = begin; i < end; ++i) quantize(x + i * w->cols, xq + i * row_bytes, w->cols);
         });
         p.x_q8 = xq;
     }

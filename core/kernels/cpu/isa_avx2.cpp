@@ -85,7 +85,9 @@ IsaKernels avx2_table(Isa isa, const char* name, void (*matmul)(const MatmulProb
                       /*packs_floats=*/true,
                       silu_mul,
                       /*has_amx_bf16=*/false,
-                      /*amx_bf16_activations=*/nullptr};
+                      /*amx_bf16_activations=*/nullptr,
+                      avx2_quantize_row_q8k,
+                      avx2_quantize_row_q8k16};
 }
 
 }  // namespace

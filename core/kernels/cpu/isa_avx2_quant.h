@@ -20,5 +20,9 @@ bool avx2_vnni_packed_quant_matmul(const MatmulProblem& p, int64_t row_begin, in
 bool avx2_float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
 // quantize_act_row for the packed Q8_0 / Q4_0 kernels: the same bytes as quantize_act_row_ref.
 void avx2_quantize_act_row(const float* x, void* out, int64_t cols);
+// The K-quants' activation quantizers (IsaKernels::quantize_row_q8k / q8k16): the same bytes as quantize_row_q8k
+// (quant_q4_k.h) and quantize_row_q8k16 (quant_q6_k.h).
+void avx2_quantize_row_q8k(const float* x, void* out, int64_t n);
+void avx2_quantize_row_q8k16(const float* x, void* out, int64_t n);
 
 }  // namespace llmatc::cpu

@@ -150,7 +150,9 @@ const IsaKernels& isa_kernels_avx512() {
                                     true,
                                     silu_mul,
                                     cpu_has_bf16() && amx_bf16_usable(),
-                                    amx_bf16_activations};
+                                    amx_bf16_activations,
+                                    avx2_quantize_row_q8k,
+                                    avx2_quantize_row_q8k16};
     return kernels;
 }
 
@@ -166,7 +168,9 @@ const IsaKernels& isa_kernels_avx512_no_vnni() {
                                     true,
                                     silu_mul,
                                     false,
-                                    nullptr};
+                                    nullptr,
+                                    avx2_quantize_row_q8k,
+                                    avx2_quantize_row_q8k16};
     return kernels;
 }
 

@@ -70,6 +70,10 @@ struct IsaKernels {
     bool has_amx_bf16 = false;
     void (*amx_bf16_activations)(const float* x, int64_t n, int64_t cols, int64_t row_begin, int64_t row_end,
                                  uint16_t* out) = nullptr;
+    // The K-quants' activation quantizers, writing quantize_row_q8k's (quant_q4_k.h) and quantize_row_q8k16's
+    // (quant_q6_k.h) bytes; NULL: those reference routines.
+    void (*quantize_row_q8k)(const float* x, void* out, int64_t n) = nullptr;
+    void (*quantize_row_q8k16)(const float* x, void* out, int64_t n) = nullptr;
 };
 
 // Rows a thread's range of matmul output columns should be a multiple of (the register tile height; also the

@@ -470,3 +470,32 @@ TEST_CASE("Q6_K's activations hold the values of Q4_K / Q5_K's, ties rounded to 
     CHECK(natural[3] == 0.0f);   // -0.5
     CHECK(natural[5] == -2.0f);  // -1.5
 }
+
+TEST_CASE("every ISA's K-quant activation quantizers write the reference routines' bytes", "[k_quants]") {
+    // The matmul kernels read these blocks; any other byte (a tie rounded the other way, a sum off by one, a value in
+    // the wrong place of BlockQ8K's order) would change a model's results between CPUs.
+    std::mt19937 rng(404);
+    const int64_t cols = 1024;
+    std::vector<float> x = random_vector(rng, size_t(cols), -4.0f, 4.0f);
+    for (int i = 0; i < 256; ++i) x[size_t(i)] = float(i % 2 == 0 ? (i / 2) % 120 : -((i / 2) % 120)) + 0.5f;
+    x[0] = 127.0f;                                                  // block 0: d = 1, every value a tie
+    std::fill(x.begin() + 256, x.begin() + 512, 0.0f);              // block 1: all zero (d = 0)
+    for (size_t i = 512; i < 768; ++i) x[i] = x[i] * 1e-30f;        // block 2: tiny values
+    std::vector<uint8_t> ref_k(size_t(cpu::q8k_row_bytes(cols))), ref_k16(size_t(cpu::q8k16_row_bytes(cols)));
+    cpu::quantize_row_q8k(x.data(), ref_k.data(), cols);
+    cpu::quantize_row_q8k16(x.data(), ref_k16.data(), cols);
+    for (cpu::Isa isa : available_isas()) {
+        const cpu::IsaKernels& table = cpu::isa_kernels(isa);
+        INFO(cpu::isa_name(isa));
+        if (table.quantize_row_q8k) {
+            std::vector<uint8_t> out(ref_k.size(), 0xcd);
+            table.quantize_row_q8k(x.data(), out.data(), cols);
+            CHECK(out == ref_k);
+        }
+        if (table.quantize_row_q8k16) {
+            std::vector<uint8_t> out(ref_k16.size(), 0xcd);
+            table.quantize_row_q8k16(x.data(), out.data(), cols);
+            CHECK(out == ref_k16);
+        }
+    }
+}
