@@ -102,7 +102,8 @@ struct Case {
     std::vector<llmatc_weight*> copies;  // enough copies that one pass streams from DRAM, not the L3
     std::vector<double> gemv_gbps;
     std::vector<double> gemm_gflops;
-    // BF16 weights only: with BF16-rounded activations (vdpbf16ps), and on AMX tiles where the CPU has them.
+    // BF16 weights only: with BF16-rounded activations (vdpbf16ps), and on AMX tiles where the CPU has them (the
+    // GEMM also for Q8_0 / Q4_0, on AMX-INT8).
     std::vector<double> gemv_gbps_bf16_activations, gemm_gflops_bf16_activations;
     std::vector<double> gemv_gbps_amx, gemm_gflops_amx;
 };
@@ -160,6 +161,7 @@ int main(int argc, char** argv) {
     cpu::CpuBackendOptions amx_options = bf16_options;
     amx_options.amx = true;
     const bool has_amx = cpu::isa_kernels(isa).has_amx_bf16;
+    const bool has_amx_int8 = cpu::isa_kernels(isa).has_amx_int8;
     const auto amx_backend = cpu::create_cpu_backend_for_isa(threads, isa, amx_options);
     const llmatc_kernels* ka = amx_backend->table();
     cpu::ThreadPool bandwidth_pool(threads);
@@ -266,6 +268,9 @@ int main(int argc, char** argv) {
                     gemm(ka, c.gemm_gflops_amx);
                 }
             }
+            // Q8_0 / Q4_0 GEMMs on AMX-INT8 tiles (their GEMV stays on VNNI).
+            if ((c.dtype == LLMATC_DTYPE_Q8_0 || c.dtype == LLMATC_DTYPE_Q4_0) && has_amx_int8)
+                gemm(ka, c.gemm_gflops_amx);
         }
     }
 
@@ -286,9 +291,9 @@ int main(int argc, char** argv) {
         if (!c.gemm_gflops_bf16_activations.empty())
             std::printf(", \"gemv_gbps_bf16_activations\": %.2f, \"gemm_gflops_bf16_activations\": %.1f",
                         median(c.gemv_gbps_bf16_activations), median(c.gemm_gflops_bf16_activations));
-        if (!c.gemm_gflops_amx.empty())
-            std::printf(", \"gemv_gbps_amx\": %.2f, \"gemm_gflops_amx\": %.1f", median(c.gemv_gbps_amx),
-                        median(c.gemm_gflops_amx));
+        if (!c.gemv_gbps_amx.empty())
+            std::printf(", \"gemv_gbps_amx\": %.2f", median(c.gemv_gbps_amx));
+        if (!c.gemm_gflops_amx.empty()) std::printf(", \"gemm_gflops_amx\": %.1f", median(c.gemm_gflops_amx));
         std::printf("}%s\n", i + 1 < cases.size() ? "," : "");
     }
     std::printf("  ]\n}\n");

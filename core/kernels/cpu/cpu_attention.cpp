@@ -1,13 +1,16 @@
 // core/kernels/cpu/cpu_attention.cpp — the paged KV cache on the CPU: writing a batch's keys/values into their
 // slots, and causal grouped-query attention over each sequence's blocks, tiled, with an online softmax.
 //
-// Attention works on tasks of (sequence, a few consecutive query rows, one KV head). A task walks the sequence's
-// positions in tiles of kv_tile_rows: it converts the tile's keys and values (F16 or F32) to F32 rows once, then runs
-// every query vector it holds (its rows times the KV group's query heads) over them. So a KV head's cache is read
-// and converted once per task, not once per query head, and F16 costs one vector conversion per element. Each
-// query vector's arithmetic depends only on its own position and the absolute tile boundaries (multiples of
-// kv_tile_rows from position 0), never on which other rows or sequences share the batch: batching and chunked
-// prefill leave results bit-identical.
+// Attention works on tasks of (sequence, a few consecutive query rows, a range of adjacent KV heads). A task walks
+// the sequence's positions in tiles of kv_tile_rows; for each KV head of its range it converts the tile's keys and
+// values (F16 or F32) to F32 rows once, then runs every query vector of that head (its rows times the KV group's
+// query heads) over them. So a KV head's cache is read and converted once per task, not once per query head, and
+// F16 costs one vector conversion per element. A range of several heads makes a task read each cached row's bytes
+// for those heads together (a row holds every KV head of a position): decode over a long context reads whole runs
+// of a row instead of a head's 128-256 bytes out of every few KiB. Each query vector's arithmetic depends only on
+// its own position and the absolute tile boundaries (multiples of kv_tile_rows from position 0), never on which
+// other rows, heads or sequences share its task or the batch: batching, chunked prefill and the head ranges leave
+// results bit-identical.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -32,6 +35,13 @@ constexpr int32_t kQueryVectorsPerTask = 16;
 // (attention-bench, 32 heads of 128, 512-token prefill: ~20.9 -> ~10.7 ms with tiles of 64 rows -> 32).
 constexpr int32_t kTileFloats = 32 * 128;
 constexpr int32_t kMaxTileRows = 64;
+// Bytes of a cached row a task's head range aims to span: a page, so that the range's part of each row is one
+// contiguous run the hardware prefetcher and the TLB serve well.
+constexpr size_t kHeadRangeBytes = 4096;
+// Query vectors (of all its heads) a task may hold: their queries and accumulators stay in L2.
+constexpr int32_t kMaxVectorsPerTask = 64;
+// Tasks per thread a batch keeps at least (when it has that many heads at all) when heads are grouped into ranges.
+constexpr int64_t kMinTasksPerThread = 4;
 
 [[noreturn]] void fail(const char* kernel, const std::string& what) {
     throw Error(LLMATC_ERR_INVALID_ARGUMENT, std::string(kernel) + ": " + what);
@@ -93,6 +103,22 @@ inline int64_t slot_of(const llmatc_batch_seq& seq, int32_t block_size, int64_t 
     return int64_t(seq.block_table[position / block_size]) * block_size + position % block_size;
 }
 
+// How many adjacent KV heads one attention task takes: the largest divisor of n_kv_heads whose heads' bytes fit in a
+// kHeadRangeBytes run and whose query vectors fit kMaxVectorsPerTask, while the batch still has
+// min(tasks with one head each, kMinTasksPerThread per thread) tasks, so no thread is left idle.
+int32_t heads_per_task(int32_t n_kv_heads, size_t head_bytes, int32_t vectors_per_head, int64_t single_head_tasks,
+                       int n_threads) {
+    const int64_t tasks_wanted = std::min<int64_t>(single_head_tasks, kMinTasksPerThread * n_threads);
+    int32_t best = 1;
+    for (int32_t h = 2; h <= n_kv_heads; ++h) {
+        if (n_kv_heads % h != 0) continue;
+        if (size_t(h) * head_bytes > kHeadRangeBytes || h * vectors_per_head > kMaxVectorsPerTask) break;
+        if (single_head_tasks / h < tasks_wanted) break;
+        best = h;
+    }
+    return best;
+}
+
 }  // namespace
 
 void op_kv_write(CpuContext& ctx, const llmatc_kv_cache* cache, int32_t layer, const llmatc_batch* batch,
@@ -147,10 +173,12 @@ void op_attention(CpuContext& ctx, const llmatc_kv_cache* cache, int32_t layer, 
     const int32_t tile_rows = std::clamp(kTileFloats / d_pad / kAttentionScoreGroup * kAttentionScoreGroup,
                                          kAttentionScoreGroup, kMaxTileRows);
     const int32_t rows_per_task = std::max(1, kQueryVectorsPerTask / group);
-    const int32_t vectors_per_task = rows_per_task * group;
+    const bool f16 = cache->dtype == LLMATC_DTYPE_F16;
+    const size_t element_bytes = f16 ? 2 : 4;
+    const size_t head_bytes = size_t(head_dim) * element_bytes;
 
     // Scratch: which sequence each batch row belongs to, then task_start[s], sequence s's first task (tasks go
-    // sequence by sequence: its row tiles times the KV heads).
+    // sequence by sequence: its row tiles times the KV head ranges).
     const size_t row_seq_bytes = (size_t(batch->n_tokens) * sizeof(int32_t) + 7) / 8 * 8;
     auto* index_scratch = static_cast<uint8_t*>(
         ctx.row_to_seq.reserve(row_seq_bytes + (size_t(batch->n_seqs) + 1) * sizeof(int64_t)));
@@ -160,43 +188,55 @@ void op_attention(CpuContext& ctx, const llmatc_kv_cache* cache, int32_t layer, 
     map_rows_to_sequences(batch, row_seq);
     for (int32_t r = 0; r < batch->n_tokens; ++r)
         if (row_seq[r] < 0) fail("attention", "batch row " + std::to_string(r) + " belongs to no sequence");
-    task_start[0] = 0;
+    int64_t row_tiles_total = 0;
+    int32_t max_task_rows = 1;  // the most query rows any task holds
     double work = 0.0;
     for (int32_t s = 0; s < batch->n_seqs; ++s) {
         const llmatc_batch_seq& seq = batch->seqs[s];
-        const int64_t row_tiles = (seq.n_new + rows_per_task - 1) / rows_per_task;
-        task_start[s + 1] = task_start[s] + row_tiles * n_kv_heads;
+        row_tiles_total += (seq.n_new + rows_per_task - 1) / rows_per_task;
+        max_task_rows = std::max(max_task_rows, std::min(rows_per_task, seq.n_new));
         work += 4.0 * double(seq.n_new) * n_heads * head_dim * (double(seq.n_past) + 0.5 * seq.n_new);
+    }
+    const int32_t vectors_per_head = max_task_rows * group;
+    const int32_t range_heads = heads_per_task(n_kv_heads, head_bytes, vectors_per_head,
+                                               row_tiles_total * n_kv_heads, ctx.pool.size());
+    const int32_t head_ranges = n_kv_heads / range_heads;
+    task_start[0] = 0;
+    for (int32_t s = 0; s < batch->n_seqs; ++s) {
+        const int64_t row_tiles = (batch->seqs[s].n_new + rows_per_task - 1) / rows_per_task;
+        task_start[s + 1] = task_start[s] + row_tiles * head_ranges;
     }
     const int64_t n_tasks = task_start[batch->n_seqs];
 
     // Per thread: staged keys (tile_rows rows) and values, the task's scaled queries and output accumulators,
-    // two rows of scores (query vectors go in pairs), and each query vector's running maximum and sum.
+    // two rows of scores (query vectors go in pairs), and each query vector's running maximum and sum. A task's
+    // query vectors go head by head: vector m of head j is at j * vectors_per_head + m.
     const size_t tile_floats = size_t(tile_rows) * d_pad;
+    const int32_t vectors_per_task = vectors_per_head * range_heads;
     const size_t vector_floats = size_t(vectors_per_task) * d_pad;
     const size_t per_thread =
         2 * tile_floats + 2 * vector_floats + 2 * size_t(tile_rows) + 2 * size_t(vectors_per_task);
     auto* scratch = static_cast<float*>(ctx.thread_scratch.reserve(per_thread * sizeof(float) * ctx.pool.size()));
 
     const AttentionTileKernels& tiles = attention_tile_kernels(ctx.kernels->isa);
-    const bool f16 = cache->dtype == LLMATC_DTYPE_F16;
     const void* k_cache = cache->k[layer];
     const void* v_cache = cache->v[layer];
     const int32_t block_size = cache->block_size;
-    const size_t element_bytes = f16 ? 2 : 4;
-    const size_t head_bytes = size_t(head_dim) * element_bytes;
-    // Stages rows [p0, p0 + n) of one KV head as F32 rows of d_pad floats. Row t of the next tile (n_next rows from
-    // p_next) is asked for as row t is staged: one row's lines at a time, so the requests overlap the staging
-    // instead of filling the miss queues in one burst.
+    const size_t range_bytes = head_bytes * size_t(range_heads);
+    // Stages rows [p0, p0 + n) of one KV head as F32 rows of d_pad floats. When prefetch_head >= 0, row t of the
+    // next tile (n_next rows from p_next) is asked for as row t is staged, the bytes of every head of the task's
+    // range from prefetch_head on: one row's lines at a time, so the requests overlap the staging instead of filling
+    // the miss queues in one burst.
     auto stage = [&](float* dst, const void* layer_cache, const llmatc_batch_seq& seq, int32_t kv_head, int64_t p0,
-                     int32_t n, int64_t p_next, int32_t n_next) {
+                     int32_t n, int64_t p_next, int32_t n_next, int32_t prefetch_head) {
         const auto* base = static_cast<const char*>(layer_cache);
+        if (prefetch_head < 0) n_next = 0;
         for (int32_t t = 0; t < n; ++t) {
             const int64_t offset = slot_of(seq, block_size, p0 + t) * kv_row + int64_t(kv_head) * head_dim;
             if (t < n_next) {
                 const size_t next = size_t(slot_of(seq, block_size, p_next + t) * kv_row +
-                                           int64_t(kv_head) * head_dim) * element_bytes;
-                for (size_t line = 0; line < head_bytes; line += 64) __builtin_prefetch(base + next + line);
+                                           int64_t(prefetch_head) * head_dim) * element_bytes;
+                for (size_t line = 0; line < range_bytes; line += 64) __builtin_prefetch(base + next + line);
             }
             float* row = dst + size_t(t) * d_pad;
             if (f16) tiles.load_row_f16(row, static_cast<const uint16_t*>(layer_cache) + offset, head_dim, d_pad);
@@ -231,20 +271,23 @@ void op_attention(CpuContext& ctx, const llmatc_kv_cache* cache, int32_t layer, 
             const int32_t s = int32_t(after - task_start) - 1;  // the sequence whose tasks include `task`
             const llmatc_batch_seq& seq = batch->seqs[s];
             const int64_t local = task - task_start[s];
-            const int32_t kv_head = int32_t(local % n_kv_heads);
-            const int32_t row0 = int32_t(local / n_kv_heads) * rows_per_task;  // first row within the sequence
+            const int32_t first_head = int32_t(local % head_ranges) * range_heads;
+            const int32_t row0 = int32_t(local / head_ranges) * rows_per_task;  // first row within the sequence
             const int32_t n_rows = std::min(rows_per_task, seq.n_new - row0);
-            const int32_t n_vectors = n_rows * group;
-            // Query vector m = row i, head g (i = m / group): scaled, padded copies.
-            for (int32_t m = 0; m < n_vectors; ++m) {
-                const int64_t r = int64_t(seq.first_row) + row0 + m / group;
-                const float* src = q + r * q_row + int64_t(kv_head * group + m % group) * head_dim;
-                float* dst = queries + size_t(m) * d_pad;
-                for (int32_t c = 0; c < head_dim; ++c) dst[c] = src[c] * scale;
-                for (int32_t c = head_dim; c < d_pad; ++c) dst[c] = 0.0f;
-                std::fill(acc + size_t(m) * d_pad, acc + size_t(m + 1) * d_pad, 0.0f);
-                running_max[m] = -std::numeric_limits<float>::infinity();
-                running_sum[m] = 0.0f;
+            const int32_t n_vectors = n_rows * group;  // per head
+            // Query vector m of head j = row i, query head g of the group (i = m / group): scaled, padded copies.
+            for (int32_t j = 0; j < range_heads; ++j) {
+                for (int32_t m = 0; m < n_vectors; ++m) {
+                    const int64_t r = int64_t(seq.first_row) + row0 + m / group;
+                    const int32_t v = j * vectors_per_head + m;
+                    const float* src = q + r * q_row + int64_t((first_head + j) * group + m % group) * head_dim;
+                    float* dst = queries + size_t(v) * d_pad;
+                    for (int32_t c = 0; c < head_dim; ++c) dst[c] = src[c] * scale;
+                    for (int32_t c = head_dim; c < d_pad; ++c) dst[c] = 0.0f;
+                    std::fill(acc + size_t(v) * d_pad, acc + size_t(v + 1) * d_pad, 0.0f);
+                    running_max[v] = -std::numeric_limits<float>::infinity();
+                    running_sum[v] = 0.0f;
+                }
             }
             const int64_t first_position = int64_t(seq.n_past) + row0;
             const int64_t last_position = first_position + n_rows - 1;
@@ -253,44 +296,57 @@ void op_attention(CpuContext& ctx, const llmatc_kv_cache* cache, int32_t layer, 
                 const int32_t n_scored = (n_tile + kAttentionScoreGroup - 1) / kAttentionScoreGroup *
                                          kAttentionScoreGroup;
                 // Blocks are scattered and a long context does not fit the cache: the hardware prefetcher alone
-                // leaves the staging loads waiting on memory, so the next tile's rows are asked for ahead.
+                // leaves the staging loads waiting on memory, so the next tile's rows (every head of the range)
+                // are asked for ahead, while the range's first head is staged.
                 const int64_t p_next = p0 + tile_rows;
                 const int32_t n_next = int32_t(std::clamp<int64_t>(last_position - p_next + 1, 0, tile_rows));
-                stage(keys, k_cache, seq, kv_head, p0, n_tile, p_next, n_next);
-                std::fill(keys + size_t(n_tile) * d_pad, keys + size_t(n_scored) * d_pad, 0.0f);
-                stage(values, v_cache, seq, kv_head, p0, n_tile, p_next, n_next);
-                // Query vectors of one row go in pairs (they see the same positions), so each staged key and value
-                // load serves two; a pair computes exactly what two single calls would.
-                for (int32_t m = 0; m < n_vectors;) {
-                    const int64_t position = first_position + m / group;
-                    if (position < p0) {  // the whole tile is in this row's future
-                        ++m;
-                        continue;
-                    }
-                    const int32_t n_visible = int32_t(std::min<int64_t>(n_tile, position - p0 + 1));
-                    if (m + 1 < n_vectors && (m + 1) / group == m / group) {
-                        tiles.dot_rows2(queries + size_t(m) * d_pad, queries + size_t(m + 1) * d_pad, keys, d_pad,
-                                        n_visible, scores, scores_pair);
-                        const float rescale0 = softmax_update(running_max[m], running_sum[m], scores, n_visible);
-                        const float rescale1 =
-                            softmax_update(running_max[m + 1], running_sum[m + 1], scores_pair, n_visible);
-                        tiles.accumulate2(acc + size_t(m) * d_pad, acc + size_t(m + 1) * d_pad, rescale0, rescale1,
-                                          scores, scores_pair, values, n_visible, d_pad);
-                        m += 2;
-                    } else {
-                        tiles.dot_rows(queries + size_t(m) * d_pad, keys, d_pad, n_visible, scores);
-                        const float rescale = softmax_update(running_max[m], running_sum[m], scores, n_visible);
-                        tiles.accumulate(acc + size_t(m) * d_pad, rescale, scores, values, n_visible, d_pad);
-                        ++m;
+                for (int32_t j = 0; j < range_heads; ++j) {
+                    const int32_t kv_head = first_head + j;
+                    const int32_t prefetch_head = j == 0 ? first_head : -1;
+                    stage(keys, k_cache, seq, kv_head, p0, n_tile, p_next, n_next, prefetch_head);
+                    std::fill(keys + size_t(n_tile) * d_pad, keys + size_t(n_scored) * d_pad, 0.0f);
+                    stage(values, v_cache, seq, kv_head, p0, n_tile, p_next, n_next, prefetch_head);
+                    float* head_queries = queries + size_t(j) * vectors_per_head * d_pad;
+                    float* head_acc = acc + size_t(j) * vectors_per_head * d_pad;
+                    float* head_max = running_max + size_t(j) * vectors_per_head;
+                    float* head_sum = running_sum + size_t(j) * vectors_per_head;
+                    // Query vectors of one row go in pairs (they see the same positions), so each staged key and
+                    // value load serves two; a pair computes exactly what two single calls would.
+                    for (int32_t m = 0; m < n_vectors;) {
+                        const int64_t position = first_position + m / group;
+                        if (position < p0) {  // the whole tile is in this row's future
+                            ++m;
+                            continue;
+                        }
+                        const int32_t n_visible = int32_t(std::min<int64_t>(n_tile, position - p0 + 1));
+                        if (m + 1 < n_vectors && (m + 1) / group == m / group) {
+                            tiles.dot_rows2(head_queries + size_t(m) * d_pad, head_queries + size_t(m + 1) * d_pad,
+                                            keys, d_pad, n_visible, scores, scores_pair);
+                            const float rescale0 = softmax_update(head_max[m], head_sum[m], scores, n_visible);
+                            const float rescale1 =
+                                softmax_update(head_max[m + 1], head_sum[m + 1], scores_pair, n_visible);
+                            tiles.accumulate2(head_acc + size_t(m) * d_pad, head_acc + size_t(m + 1) * d_pad,
+                                              rescale0, rescale1, scores, scores_pair, values, n_visible, d_pad);
+                            m += 2;
+                        } else {
+                            tiles.dot_rows(head_queries + size_t(m) * d_pad, keys, d_pad, n_visible, scores);
+                            const float rescale = softmax_update(head_max[m], head_sum[m], scores, n_visible);
+                            tiles.accumulate(head_acc + size_t(m) * d_pad, rescale, scores, values, n_visible,
+                                             d_pad);
+                            ++m;
+                        }
                     }
                 }
             }
-            for (int32_t m = 0; m < n_vectors; ++m) {
-                const int64_t r = int64_t(seq.first_row) + row0 + m / group;
-                float* dst = out + r * q_row + int64_t(kv_head * group + m % group) * head_dim;
-                const float* o = acc + size_t(m) * d_pad;
-                const float inv_sum = 1.0f / running_sum[m];
-                for (int32_t c = 0; c < head_dim; ++c) dst[c] = o[c] * inv_sum;
+            for (int32_t j = 0; j < range_heads; ++j) {
+                for (int32_t m = 0; m < n_vectors; ++m) {
+                    const int64_t r = int64_t(seq.first_row) + row0 + m / group;
+                    const int32_t v = j * vectors_per_head + m;
+                    float* dst = out + r * q_row + int64_t((first_head + j) * group + m % group) * head_dim;
+                    const float* o = acc + size_t(v) * d_pad;
+                    const float inv_sum = 1.0f / running_sum[v];
+                    for (int32_t c = 0; c < head_dim; ++c) dst[c] = o[c] * inv_sum;
+                }
             }
         }
     });

@@ -154,9 +154,10 @@ std::unique_ptr<KernelBackend> create_cpu_backend_for_isa(int n_threads, Isa isa
                     std::string("cpu backend: this CPU cannot run the ") + isa_name(isa) + " kernels");
     auto backend = std::make_unique<CpuBackend>(n_threads, isa, options);
     const auto& context = *static_cast<const CpuContext*>(backend->table()->ctx);
-    spdlog::debug("cpu backend: {} kernels, {} threads, BF16 activations: {}, AMX: {}", isa_name(isa),
-                  context.pool.size(), options.bf16_activations && context.kernels->has_bf16_dot,
-                  options.bf16_activations && options.amx && context.kernels->has_amx_bf16);
+    spdlog::debug("cpu backend: {} kernels, {} threads, BF16 activations: {}, AMX-BF16: {}, AMX-INT8: {}",
+                  isa_name(isa), context.pool.size(), options.bf16_activations && context.kernels->has_bf16_dot,
+                  options.bf16_activations && options.amx && context.kernels->has_amx_bf16,
+                  options.amx && context.kernels->has_amx_int8);
     return backend;
 }
 

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "kernels/cpu/cpu_weight.h"
 #include "kernels/cpu/float_packed.h"
 #include "kernels/cpu/isa_amx_bf16.h"
+#include "kernels/cpu/isa_amx_int8.h"
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/quant_packed.h"
 #include "kernels/cpu/quant_q4_k.h"
@@ -97,8 +99,13 @@ void op_matmul(CpuContext& ctx, const llmatc_weight* w, const float* x, int64_t 
             p.x_tiles = static_cast<const float*>(out);
     }
     if (w->packed && (w->dtype == LLMATC_DTYPE_Q8_0 || w->dtype == LLMATC_DTYPE_Q4_0)) {
+        // AMX tiles (prefill-sized batches) read 16 rows at a time: the rows past n are zeros. Their results are
+        // the VNNI kernel's bits, so which one runs never changes a token.
+        p.amx_int8 = ctx.options.amx && k.has_amx_int8 && n >= kAmxInt8MinRows;
+        const int64_t rows = p.amx_int8 ? amx_int8_activation_rows(n) : n;
         const int64_t row_bytes = packed_act_row_bytes(w->cols);
-        auto* xq = static_cast<uint8_t*>(ctx.activations_q8.reserve(size_t(row_bytes * n)));
+        auto* xq = static_cast<uint8_t*>(ctx.activations_q8.reserve(size_t(row_bytes * rows)));
+        std::memset(xq + n * row_bytes, 0, size_t((rows - n) * row_bytes));
         const auto quantize = k.quantize_act_row ? k.quantize_act_row : quantize_act_row_ref;
         ctx.pool.parallel_for(n, ctx.pool.chunk_for(n, 1, 1), [&](int64_t begin, int64_t end, int) {
             for (int64_t i = begin; i < end; ++i) quantize(x + i * w->cols, xq + i * row_bytes, w->cols);

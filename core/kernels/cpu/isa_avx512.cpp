@@ -6,6 +6,7 @@
 
 #include "kernels/cpu/amx_support.h"
 #include "kernels/cpu/isa_amx_bf16.h"
+#include "kernels/cpu/isa_amx_int8.h"
 #include "kernels/cpu/isa_avx2_quant.h"
 #include "kernels/cpu/isa_avx512_quant.h"
 #include "kernels/cpu/isa_simd_impl.h"
@@ -63,6 +64,10 @@ bool float_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
 void matmul_rows(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     if (p.x_amx_bf16) {
         amx_bf16_matmul(p, row_begin, row_end);
+        return;
+    }
+    if (p.amx_int8) {
+        amx_int8_matmul(p, row_begin, row_end);
         return;
     }
     if (float_matmul(p, row_begin, row_end)) return;
@@ -152,7 +157,8 @@ const IsaKernels& isa_kernels_avx512() {
                                     cpu_has_bf16() && amx_bf16_usable(),
                                     amx_bf16_activations,
                                     avx2_quantize_row_q8k,
-                                    avx2_quantize_row_q8k16};
+                                    avx2_quantize_row_q8k16,
+                                    amx_int8_usable()};
     return kernels;
 }
 

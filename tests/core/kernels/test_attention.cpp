@@ -1,6 +1,7 @@
 // tests/core/kernels/test_attention.cpp — kv_write and attention over a paged cache with shuffled block tables,
 // several sequences (prefill and decode in one batch) and grouped-query heads, against dense causal attention.
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "kernels/cpu/attention_tiles.h"
@@ -273,4 +274,84 @@ TEST_CASE("paired attention tiles compute exactly what single ones do", "[attent
             }
         }
     }
+}
+
+TEST_CASE("a sequence's attention has the same bits alone and batched, whatever heads its tasks share", "[attention]") {
+    // Tasks take ranges of adjacent KV heads, sized by the batch (a lone decode keeps one head per task so every
+    // thread has work; a big batch groups heads). A query vector's arithmetic must not depend on its task's range.
+    std::mt19937 rng(41);
+    for (cpu::Isa isa : available_isas())
+        for (int threads : {1, 2}) {
+            TestBackend b(threads, isa);
+            for (llmatc_dtype dtype : {LLMATC_DTYPE_F32, LLMATC_DTYPE_F16}) {
+                for (int32_t group : {1, 4}) {
+                    const int32_t n_kv_heads = 8, head_dim = 64, block_size = 16, n_heads = n_kv_heads * group;
+                    INFO(b.label << " group " << group << (dtype == LLMATC_DTYPE_F16 ? " F16" : " F32"));
+                    const int64_t kv_row = int64_t(n_kv_heads) * head_dim, q_row = int64_t(n_heads) * head_dim;
+                    // Twelve decodes at different depths and a prefill; every sequence owns its blocks.
+                    std::vector<SeqSpec> specs;
+                    for (int32_t s = 0; s < 12; ++s) specs.push_back({40 + 23 * s, 1});
+                    specs.push_back({0, 9});
+                    std::vector<std::vector<int32_t>> tables;
+                    int32_t n_blocks = 0;
+                    for (const auto& s : specs) {
+                        const int32_t need = (s.n_past + s.n_new + block_size - 1) / block_size;
+                        tables.emplace_back(size_t(need));
+                        for (auto& id : tables.back()) id = n_blocks++;
+                    }
+                    const size_t elem = dtype == LLMATC_DTYPE_F16 ? 2 : 4;
+                    const size_t bytes = size_t(n_blocks) * block_size * size_t(kv_row) * elem;
+                    void* k_layer = b.k->alloc(b.ctx, bytes);
+                    void* v_layer = b.k->alloc(b.ctx, bytes);
+                    REQUIRE(k_layer);
+                    REQUIRE(v_layer);
+                    llmatc_kv_cache cache{sizeof(llmatc_kv_cache), LLMATC_ABI_VERSION, dtype, 1, n_kv_heads,
+                                          head_dim, block_size, n_blocks, &k_layer, &v_layer};
+                    // Every sequence's whole history and new tokens written at once; then attention for the new.
+                    std::vector<llmatc_batch_seq> writes, steps;
+                    int32_t written = 0, rows = 0;
+                    for (size_t s = 0; s < specs.size(); ++s) {
+                        const int32_t total = specs[s].n_past + specs[s].n_new;
+                        writes.push_back({tables[s].data(), int32_t(tables[s].size()), 0, total, written});
+                        steps.push_back({tables[s].data(), int32_t(tables[s].size()), specs[s].n_past,
+                                         specs[s].n_new, rows});
+                        written += total;
+                        rows += specs[s].n_new;
+                    }
+                    auto make_batch = [](llmatc_batch_seq* seqs, int32_t n_seqs, int32_t n_tokens) {
+                        llmatc_batch batch{};
+                        batch.struct_size = sizeof(batch);
+                        batch.abi_version = LLMATC_ABI_VERSION;
+                        batch.n_tokens = n_tokens;
+                        batch.n_seqs = n_seqs;
+                        batch.seqs = seqs;
+                        return batch;
+                    };
+                    const auto k = random_vector(rng, size_t(written) * size_t(kv_row));
+                    const auto v = random_vector(rng, size_t(written) * size_t(kv_row));
+                    const llmatc_batch write_batch = make_batch(writes.data(), int32_t(writes.size()), written);
+                    LLMATC_REQUIRE_OK(b.k->kv_write(b.ctx, &cache, 0, &write_batch, k.data(), v.data()));
+                    const auto q = random_vector(rng, size_t(rows) * size_t(q_row), -3.0f, 3.0f);
+                    const float scale = 1.0f / std::sqrt(float(head_dim));
+                    std::vector<float> batched = poisoned(q.size());
+                    const llmatc_batch all = make_batch(steps.data(), int32_t(steps.size()), rows);
+                    LLMATC_REQUIRE_OK(b.k->attention(b.ctx, &cache, 0, &all, q.data(), n_heads, scale,
+                                                     batched.data()));
+                    for (size_t s = 0; s < specs.size(); ++s) {
+                        INFO("sequence " << s);
+                        llmatc_batch_seq lone = steps[s];
+                        lone.first_row = 0;
+                        const llmatc_batch one = make_batch(&lone, 1, lone.n_new);
+                        const size_t first = size_t(steps[s].first_row) * size_t(q_row);
+                        const size_t count = size_t(lone.n_new) * size_t(q_row);
+                        std::vector<float> alone = poisoned(count);
+                        LLMATC_REQUIRE_OK(b.k->attention(b.ctx, &cache, 0, &one, q.data() + first, n_heads, scale,
+                                                         alone.data()));
+                        CHECK(std::equal(alone.begin(), alone.end(), batched.begin() + std::ptrdiff_t(first)));
+                    }
+                    b.k->free(b.ctx, k_layer);
+                    b.k->free(b.ctx, v_layer);
+                }
+            }
+        }
 }

@@ -391,6 +391,46 @@ TEST_CASE("every ISA's packed activation quantizer gives the reference bytes", "
     }
 }
 
+TEST_CASE("Q8_0 and Q4_0 on AMX-INT8 tiles give the VNNI kernel's bits", "[matmul][quant][amx]") {
+    // Prefill-sized batches (n >= 16) of packed Q8_0 / Q4_0 weights run on AMX tiles where the CPU has them; decode
+    // stays on VNNI. Both must give the same bits, or a token would depend on the batch it was computed in.
+    if (!cpu::isa_supported(cpu::Isa::avx512) || !cpu::isa_kernels(cpu::Isa::avx512).has_amx_int8) {
+        WARN("this CPU has no AMX-INT8: nothing to compare");
+        return;
+    }
+    std::mt19937 rng(1618);
+    // n at, past and far past one 16-row tile; rows in partial groups; K of 1 block, 7 (a group of 4 and a
+    // remainder), and 64 at n = 272 (two of the kernel's column chunks, the second of 4 blocks).
+    const Shape shapes[] = {{40, 512, 16}, {37, 2048, 17}, {16, 4096, 33}, {33, 224, 20}, {16, 32, 16},
+                            {70, 2048, 272}};
+    for (int threads : {1, 2, 3}) {
+        cpu::CpuBackendOptions vnni_options, amx_options;
+        amx_options.amx = true;
+        auto vnni = cpu::create_cpu_backend_for_isa(threads, cpu::Isa::avx512, vnni_options);
+        auto amx = cpu::create_cpu_backend_for_isa(threads, cpu::Isa::avx512, amx_options);
+        for (llmatc_dtype storage : {LLMATC_DTYPE_Q8_0, LLMATC_DTYPE_Q4_0}) {
+            for (const Shape& s : shapes) {
+                INFO(cpu::dtype_name(storage) << " shape [" << s.rows << ", " << s.cols << "] n " << s.n << " x"
+                                              << threads << " threads");
+                const EncodedTensor t = encode(random_vector(rng, size_t(s.rows * s.cols)), LLMATC_DTYPE_F32);
+                const llmatc_tensor_view view = make_view(t, {s.rows, s.cols});
+                const std::vector<float> x = random_vector(rng, size_t(s.n * s.cols), -3.0f, 3.0f);
+                std::vector<std::vector<float>> results;
+                for (const auto* k : {vnni->table(), amx->table()}) {
+                    llmatc_weight* w = nullptr;
+                    LLMATC_REQUIRE_OK(k->weight_create(k->ctx, &view, storage, &w));
+                    REQUIRE(w->packed);
+                    std::vector<float> y = poisoned(size_t(s.n * s.rows));
+                    LLMATC_REQUIRE_OK(k->matmul(k->ctx, w, x.data(), s.n, y.data()));
+                    results.push_back(y);
+                    k->weight_destroy(k->ctx, w);
+                }
+                CHECK(results[1] == results[0]);
+            }
+        }
+    }
+}
+
 TEST_CASE("a row's product does not depend on the other rows in the batch (bitwise)", "[matmul][batch]") {
     // The serving engine batches one request's tokens with others'; greedy decoding must give the same tokens
     // either way, so every kernel computes row i of y the same way whatever n is.
