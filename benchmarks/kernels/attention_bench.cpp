@@ -2,9 +2,12 @@
 // per sequence over a long context) and prefill, with F32 and F16 KV caches, printed as JSON (medians of rounds).
 //
 // Usage: llmatc-attention-bench [--threads N] [--rounds R] [--isa scalar|avx2|avx2-vnni|avx512-novnni|avx512]
-//                               [--heads H] [--kv-heads G] [--head-dim D] [--block-size B]
+//                               [--heads H] [--kv-heads G] [--head-dim D] [--block-size B] [--cold]
 // Defaults are TinyLlama's attention shape (32 heads, 4 KV heads, head_dim 64) and 16-token blocks. Each figure is
 // one layer's attention call; "kv_gbps" is the KV cache bytes the call must read divided by its time.
+// --cold reads 1 GiB between calls, so that every call finds the cache in memory, not in the last-level cache (as in
+// a model's decode, where the other layers' caches and the weights pass in between); without it a cache that fits
+// the last-level cache (a few MiB here, hundreds on big Xeons) is read from there.
 // Not run by the tests: timings on a shared machine are noise for CI.
 #include <algorithm>
 #include <chrono>
@@ -47,9 +50,17 @@ struct Scenario {
     int32_t n_seqs, context, n_new;
 };
 
-// Median seconds of one attention call over `rounds` calls (after one warm-up call).
+// Reads every line of `buffer` (to push other data out of the caches).
+void read_through(const std::vector<uint64_t>& buffer) {
+    uint64_t sum = 0;
+    for (size_t i = 0; i < buffer.size(); i += 8) sum += buffer[i];
+    if (sum == 42) std::fprintf(stderr, " ");  // keeps the reads observable
+}
+
+// Median seconds of one attention call over `rounds` calls (after one warm-up call); `evict` non-empty: read through
+// it before each call.
 double time_attention(const llmatc_kernels* k, const Shape& shape, llmatc_dtype dtype, const Scenario& sc, int rounds,
-                      std::mt19937& rng) {
+                      std::mt19937& rng, const std::vector<uint64_t>& evict) {
     const int64_t kv_row = int64_t(shape.n_kv_heads) * shape.head_dim;
     const int32_t blocks_per_seq = (sc.context + shape.block_size - 1) / shape.block_size;
     const int32_t n_blocks = blocks_per_seq * sc.n_seqs;
@@ -107,6 +118,7 @@ double time_attention(const llmatc_kernels* k, const Shape& shape, llmatc_dtype 
 
     std::vector<double> times;
     for (int round = 0; round <= rounds; ++round) {
+        if (!evict.empty()) read_through(evict);
         const auto start = Clock::now();
         check(k->attention(k->ctx, &cache, 0, &batch, q.data(), shape.n_heads, scale, out.data()), "attention");
         const double t = std::chrono::duration<double>(Clock::now() - start).count();
@@ -122,6 +134,7 @@ double time_attention(const llmatc_kernels* k, const Shape& shape, llmatc_dtype 
 int main(int argc, char** argv) {
     int threads = 0, rounds = 21;
     Shape shape;
+    bool cold = false;
     cpu::Isa isa = cpu::best_isa();
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
@@ -138,6 +151,8 @@ int main(int argc, char** argv) {
             shape.head_dim = std::atoi(argv[++i]);
         } else if (arg == "--block-size" && has_value) {
             shape.block_size = std::atoi(argv[++i]);
+        } else if (arg == "--cold") {
+            cold = true;
         } else if (arg == "--isa" && has_value) {
             const std::string name = argv[++i];
             if (!cpu::isa_from_name(name, &isa)) {
@@ -148,7 +163,7 @@ int main(int argc, char** argv) {
         } else {
             std::fprintf(stderr,
                          "usage: %s [--threads N] [--rounds R] [--isa scalar|avx2|avx2-vnni|avx512-novnni|avx512] "
-                         "[--heads H] [--kv-heads G] [--head-dim D] [--block-size B]\n",
+                         "[--heads H] [--kv-heads G] [--head-dim D] [--block-size B] [--cold]\n",
                          argv[0]);
             return 2;
         }
@@ -173,15 +188,17 @@ int main(int argc, char** argv) {
         {"decode", 16, 2048, 1}, {"prefill", 1, 512, 512},
     };
     std::mt19937 rng(7);
-    std::printf("{\n  \"isa\": \"%s\",\n  \"threads\": %d,\n  \"rounds\": %d,\n", cpu::isa_name(isa),
-                threads > 0 ? threads : -1, rounds);
+    std::vector<uint64_t> evict;
+    if (cold) evict.assign(size_t(1) << 27, 1);  // 1 GiB
+    std::printf("{\n  \"isa\": \"%s\",\n  \"threads\": %d,\n  \"rounds\": %d,\n  \"cold\": %s,\n",
+                cpu::isa_name(isa), threads > 0 ? threads : -1, rounds, cold ? "true" : "false");
     std::printf("  \"shape\": {\"heads\": %d, \"kv_heads\": %d, \"head_dim\": %d, \"block_size\": %d},\n",
                 shape.n_heads, shape.n_kv_heads, shape.head_dim, shape.block_size);
     std::printf("  \"attention\": [\n");
     bool first = true;
     for (const Scenario& sc : scenarios)
         for (llmatc_dtype dtype : {LLMATC_DTYPE_F32, LLMATC_DTYPE_F16}) {
-            const double t = time_attention(k, shape, dtype, sc, rounds, rng);
+            const double t = time_attention(k, shape, dtype, sc, rounds, rng, evict);
             const double elem = dtype == LLMATC_DTYPE_F16 ? 2.0 : 4.0;
             // Bytes of K and V the call reads (each sequence's whole context, once per KV head).
             const double kv_bytes =

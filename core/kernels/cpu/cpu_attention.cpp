@@ -41,7 +41,7 @@ constexpr size_t kHeadRangeBytes = 4096;
 // Query vectors (of all its heads) a task may hold: their queries and accumulators stay in L2.
 constexpr int32_t kMaxVectorsPerTask = 64;
 // Tasks per thread a batch keeps at least (when it has that many heads at all) when heads are grouped into ranges.
-constexpr int64_t kMinTasksPerThread = 4;
+constexpr int64_t kMinTasksPerThread = 8;
 
 [[noreturn]] void fail(const char* kernel, const std::string& what) {
     throw Error(LLMATC_ERR_INVALID_ARGUMENT, std::string(kernel) + ": " + what);
