@@ -153,7 +153,7 @@ struct Case {
     std::vector<double> gemv_gbps;
     std::vector<double> gemm_gflops;
     // BF16 weights only: with BF16-rounded activations (vdpbf16ps), and on AMX tiles where the CPU has them (the
-    // GEMM also for Q8_0 / Q4_0, on AMX-INT8).
+    // GEMM also for Q8_0 / Q4_0 / Q4_K / Q5_K, on AMX-INT8).
     std::vector<double> gemv_gbps_bf16_activations, gemm_gflops_bf16_activations;
     std::vector<double> gemv_gbps_amx, gemm_gflops_amx;
 };
@@ -318,8 +318,9 @@ int main(int argc, char** argv) {
                     gemm(ka, c.gemm_gflops_amx);
                 }
             }
-            // Q8_0 / Q4_0 GEMMs on AMX-INT8 tiles (their GEMV stays on VNNI).
-            if ((c.dtype == LLMATC_DTYPE_Q8_0 || c.dtype == LLMATC_DTYPE_Q4_0) && has_amx_int8)
+            // Q8_0 / Q4_0 / Q4_K / Q5_K GEMMs on AMX-INT8 tiles (their GEMV stays on VNNI).
+            if ((c.dtype == LLMATC_DTYPE_Q8_0 || c.dtype == LLMATC_DTYPE_Q4_0 || c.dtype == LLMATC_DTYPE_Q4_K ||
+                 c.dtype == LLMATC_DTYPE_Q5_K) && has_amx_int8)
                 gemm(ka, c.gemm_gflops_amx);
         }
     }

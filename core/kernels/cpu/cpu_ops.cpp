@@ -119,9 +119,13 @@ void op_matmul(CpuContext& ctx, const llmatc_weight* w, const float* x, int64_t 
         });
         p.x_q8 = xq;
     } else if (w->dtype == LLMATC_DTYPE_Q4_K || w->dtype == LLMATC_DTYPE_Q5_K) {
-        // Q4_K reads activations per super-block of 256 (BlockQ8K: int8 values in its nibble order + sub-block sums).
+        // Q4_K reads activations per super-block of 256 (BlockQ8K: int8 values in its nibble order + sub-block sums);
+        // packed, on AMX tiles as for Q8_0 (zero rows up to a multiple of 16).
+        p.amx_int8 = w->packed && ctx.options.amx && k.has_amx_int8 && n >= kAmxInt8MinRows;
+        const int64_t rows = p.amx_int8 ? amx_int8_activation_rows(n) : n;
         const int64_t row_bytes = q8k_row_bytes(w->cols);
-        auto* xq = static_cast<uint8_t*>(ctx.activations_q8.reserve(size_t(row_bytes * n)));
+        auto* xq = static_cast<uint8_t*>(ctx.activations_q8.reserve(size_t(row_bytes * rows)));
+        std::memset(xq + n * row_bytes, 0, size_t((rows - n) * row_bytes));
         const auto quantize = k.quantize_row_q8k ? k.quantize_row_q8k : quantize_row_q8k;
         ctx.pool.parallel_for(n, ctx.pool.chunk_for(n, 1, 1), [&](int64_t begin, int64_t end, int) {
             for (int64_t i = begin; i < end; ++i) quantize(x + i * w->cols, xq + i * row_bytes, w->cols);

@@ -1,5 +1,6 @@
-// core/kernels/cpu/isa_amx_int8.cpp — matmul of packed Q8_0 / Q4_0 weights with Q8_0 activations on AMX tiles
-// (TDPBSSD), for prefill. Compiled with AMX and AVX-512 flags; called only where amx_int8_usable().
+// core/kernels/cpu/isa_amx_int8.cpp — matmul of packed Q8_0 / Q4_0 weights with Q8_0 activations (TDPBSSD) and of
+// packed Q4_K / Q5_K weights with BlockQ8K activations (TDPBSUD) on AMX tiles, for prefill. Compiled with AMX and
+// AVX-512 flags; called only where amx_int8_usable().
 //
 // Per 32-element block, the packed layout (quant_packed.h) already is AMX's B operand: a group block's 8 slices of
 // 64 bytes are 8 rows of 16 columns x 4 bytes. A group's blocks are first turned into signed int8 (Q8_0: q + 128
@@ -13,8 +14,11 @@
 #include <cstring>
 
 #include "kernels/cpu/isa_amx_int8.h"
+#include "kernels/cpu/k_quant_scales_avx512.h"
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/quant_packed.h"
+#include "kernels/cpu/quant_q4_k_packed.h"
+#include "kernels/cpu/quant_q5_k_packed.h"
 #include "kernels/cpu/stream_prefetch.h"
 
 namespace llmatc::cpu {
@@ -96,29 +100,43 @@ inline void scale_block(__m512* acc, const int32_t* c, const float* w_scales, co
     }
 }
 
-// Four consecutive blocks of one activation tile (a: its first block's first row) times a group's signed blocks
-// (wq: the first one's B tile): their integer dot products, stored to c[0..3].
-inline void tile_step(const uint8_t* a, int64_t stride, const int8_t* wq, int32_t (*c)[256]) {
+// The integer dot products of four (A, B) tile pairs, stored to c[0..3]: a[k] is the first of 16 activation rows
+// (stride bytes apart) of 32 bytes, b[k] a B tile of 8 rows x 64 bytes; B signed (TDPBSSD) or unsigned (TDPBSUD).
+template <bool kSignedB>
+inline void tile_step(const uint8_t* const* a, int64_t stride, const uint8_t* const* b, int32_t (*c)[256]) {
     _tile_zero(0);
     _tile_zero(1);
     _tile_zero(2);
     _tile_zero(3);
-    _tile_loadd(4, a, stride);
-    _tile_loadd(6, wq, 64);
-    _tile_dpbssd(0, 4, 6);
-    _tile_loadd(5, a + kQuantBlock, stride);
-    _tile_loadd(7, wq + kBTileBytes, 64);
-    _tile_dpbssd(1, 5, 7);
-    _tile_loadd(4, a + 2 * kQuantBlock, stride);
-    _tile_loadd(6, wq + 2 * kBTileBytes, 64);
-    _tile_dpbssd(2, 4, 6);
-    _tile_loadd(5, a + 3 * kQuantBlock, stride);
-    _tile_loadd(7, wq + 3 * kBTileBytes, 64);
-    _tile_dpbssd(3, 5, 7);
+    _tile_loadd(4, a[0], stride);
+    _tile_loadd(6, b[0], 64);
+    if constexpr (kSignedB) _tile_dpbssd(0, 4, 6);
+    else _tile_dpbsud(0, 4, 6);
+    _tile_loadd(5, a[1], stride);
+    _tile_loadd(7, b[1], 64);
+    if constexpr (kSignedB) _tile_dpbssd(1, 5, 7);
+    else _tile_dpbsud(1, 5, 7);
+    _tile_loadd(4, a[2], stride);
+    _tile_loadd(6, b[2], 64);
+    if constexpr (kSignedB) _tile_dpbssd(2, 4, 6);
+    else _tile_dpbsud(2, 4, 6);
+    _tile_loadd(5, a[3], stride);
+    _tile_loadd(7, b[3], 64);
+    if constexpr (kSignedB) _tile_dpbssd(3, 5, 7);
+    else _tile_dpbsud(3, 5, 7);
     _tile_stored(0, c[0], 64);
     _tile_stored(1, c[1], 64);
     _tile_stored(2, c[2], 64);
     _tile_stored(3, c[3], 64);
+}
+
+// Four consecutive blocks of one activation tile (a: its first block's first row) times a group's signed blocks
+// (wq: the first one's B tile).
+inline void block_step(const uint8_t* a, int64_t stride, const int8_t* wq, int32_t (*c)[256]) {
+    const uint8_t* as[4] = {a, a + kQuantBlock, a + 2 * kQuantBlock, a + 3 * kQuantBlock};
+    const auto* w = reinterpret_cast<const uint8_t*>(wq);
+    const uint8_t* bs[4] = {w, w + kBTileBytes, w + 2 * kBTileBytes, w + 3 * kBTileBytes};
+    tile_step<true>(as, stride, bs, c);
 }
 
 template <llmatc_dtype D>
@@ -153,11 +171,11 @@ void matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
                 // Steps of 4 blocks, software-pipelined: the tiles of step j + 1 are computed and stored while
                 // AVX-512 scales step j's stored results (a tile store's data reaches loads late).
                 const int64_t steps = nb / 4;
-                if (steps > 0) tile_step(a + b0 * kQuantBlock, stride, wq, c[0]);
+                if (steps > 0) block_step(a + b0 * kQuantBlock, stride, wq, c[0]);
                 for (int64_t j = 0; j < steps; ++j) {
                     if (j + 1 < steps)
-                        tile_step(a + (b0 + 4 * (j + 1)) * kQuantBlock, stride, wq + 4 * (j + 1) * kBTileBytes,
-                                  c[(j + 1) % 2]);
+                        block_step(a + (b0 + 4 * (j + 1)) * kQuantBlock, stride, wq + 4 * (j + 1) * kBTileBytes,
+                                   c[(j + 1) % 2]);
                     for (int k = 0; k < 4; ++k)
                         scale_block(acc, c[j % 2][k], w_scales + 16 * (4 * j + k), x_scales, b0 + 4 * j + k);
                 }
@@ -176,11 +194,148 @@ void matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     _tile_release();
 }
 
+// ---- Q4_K / Q5_K ----
+//
+// A super-block's 8 sub-blocks of 32 are 8 (A, B) pairs: B holds the group's unsigned levels of the sub-block
+// (Q4_K: the packed payload's low or high nibbles; Q5_K: with the fifth bit from the high-bit plane), A the
+// activation's 32 bytes of it (BlockQ8K keeps them contiguous). Per row, the VNNI kernel's integer
+// sum_s 16 sc[s] dot_s is built from the tiles' dot_s, then the same two F32 steps per super-block.
+
+// A group's super-block prepared once for every activation tile: B tiles of its sub-blocks, each sub-block's 16
+// rows' scale times 16 (int32 lanes), the rows' min pairs, d and dmin.
+struct alignas(64) PreparedSuperBlock {
+    uint8_t levels[kQ4KSubBlocks][kBTileBytes];
+    __m512i scale16[kQ4KSubBlocks];
+    __m512i min_pairs[4];
+    __m512 d, dmin;
+};
+// Super-blocks one pass covers (at most; fewer when the activations would leave L2).
+constexpr int64_t kMaxChunkSuperBlocks = 8;
+
+template <bool kQ5>
+void prepare_super_block(const uint8_t* gb, PreparedSuperBlock& out) {
+    constexpr int64_t kGroupBlockBytes = kQ5 ? kQ5KGroupBlockBytes : kQ4KGroupBlockBytes;
+    prefetch_stream(gb, kGroupBlockBytes);
+    const __m512i word0 = _mm512_loadu_si512(gb + kQ4KPackedScales);
+    const __m512i word1 = _mm512_loadu_si512(gb + kQ4KPackedScales + 64);
+    const __m512i word2 = _mm512_loadu_si512(gb + kQ4KPackedScales + 128);
+    for (int sb = 0; sb < kQ4KSubBlocks; ++sb) out.scale16[sb] = _mm512_slli_epi32(scale_of(word0, word2, sb), 4);
+    const MinPairs mins(word1, word2);
+    for (int p = 0; p < 4; ++p) out.min_pairs[p] = mins.pair[p];
+    out.d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb)));
+    out.dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + kQ4KPackedDmin)));
+    const __m512i low = _mm512_set1_epi8(0x0f);
+    const uint8_t* payload = gb + kQ4KPackedPayload;
+    for (int c = 0; c < 4; ++c)
+        for (int j = 0; j < 8; ++j) {
+            // Slice 8c + j: row j (elements 4j..4j+3) of sub-block 2c (low nibbles) and of 2c + 1 (high nibbles).
+            const __m512i v = _mm512_loadu_si512(payload + 64 * (8 * c + j));
+            __m512i lo = _mm512_and_si512(v, low), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+            if constexpr (kQ5) {
+                const __m512i qh = _mm512_loadu_si512(gb + kQ5KPackedHighBits + 64 * j);
+                lo = _mm512_or_si512(lo, fifth_bit(qh, 2 * c));
+                hi = _mm512_or_si512(hi, fifth_bit(qh, 2 * c + 1));
+            }
+            _mm512_store_si512(out.levels[2 * c] + 64 * j, lo);
+            _mm512_store_si512(out.levels[2 * c + 1] + 64 * j, hi);
+        }
+}
+
+// Where sub-block sb's 32 activation bytes sit in a BlockQ8K: chunk c = sb / 2's low-nibble elements at
+// 128 (c / 2) + 32 (c % 2), its high-nibble ones 64 further.
+constexpr int64_t act_offset(int sb) { return 128 * (sb / 4) + 32 * ((sb / 2) % 2) + 64 * (sb % 2); }
+
+template <bool kQ5>
+void matmul_k_quant(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
+    constexpr int64_t kGroupBlockBytes = kQ5 ? kQ5KGroupBlockBytes : kQ4KGroupBlockBytes;
+    const int64_t blocks = p.cols / kQ4KBlock;
+    const int64_t group_bytes = blocks * kGroupBlockBytes;
+    const int64_t stride = q8k_row_bytes(p.cols);
+    const int64_t n_pad = amx_int8_activation_rows(p.n);
+    const auto* act = static_cast<const uint8_t*>(p.x_q8);
+    const auto* w = static_cast<const uint8_t*>(p.w);
+    const int64_t chunk = std::clamp<int64_t>(kActivationChunkBytes / (n_pad * int64_t(sizeof(BlockQ8K))), 1,
+                                              kMaxChunkSuperBlocks);
+    PreparedSuperBlock prepared[kMaxChunkSuperBlocks];
+    alignas(64) int32_t c[2][4][256];
+    alignas(64) float acc[16][16];
+    configure_tiles();
+    for (int64_t b0 = 0; b0 < blocks; b0 += chunk) {
+        const int64_t nb = std::min(chunk, blocks - b0);
+        for (int64_t r = row_begin; r < row_end; r += kPackRows) {
+            const uint8_t* group = w + (r / kPackRows) * group_bytes;
+            for (int64_t j = 0; j < nb; ++j) prepare_super_block<kQ5>(group + (b0 + j) * kGroupBlockBytes, prepared[j]);
+            const int valid_cols = int(std::min<int64_t>(kPackRows, row_end - r));
+            const __mmask16 col_mask = valid_cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << valid_cols) - 1);
+            for (int64_t t = 0; t < n_pad; t += 16) {
+                const int valid_rows = int(std::min<int64_t>(16, p.n - t));
+                const uint8_t* a = act + t * stride;
+                float* y = p.y + t * p.rows + r;
+                for (int i = 0; i < 16; ++i)
+                    _mm512_store_ps(acc[i], b0 == 0 || i >= valid_rows ? _mm512_setzero_ps()
+                                                                       : _mm512_maskz_loadu_ps(col_mask, y + i * p.rows));
+                // Steps of half a super-block (4 sub-blocks), software-pipelined as in the Q8_0 kernel.
+                auto issue = [&](int64_t q, int32_t (*cq)[256]) {
+                    const int64_t j = q / 2;
+                    const uint8_t* sb_act = a + (b0 + j) * int64_t(sizeof(BlockQ8K));
+                    const uint8_t* as[4];
+                    const uint8_t* bs[4];
+                    for (int k = 0; k < 4; ++k) {
+                        const int sb = 4 * int(q % 2) + k;
+                        as[k] = sb_act + act_offset(sb);
+                        bs[k] = prepared[j].levels[sb];
+                    }
+                    tile_step<false>(as, stride, bs, cq);
+                };
+                const int64_t steps = 2 * nb;
+                __m512i scaled[16];
+                issue(0, c[0]);
+                for (int64_t q = 0; q < steps; ++q) {
+                    if (q + 1 < steps) issue(q + 1, c[(q + 1) % 2]);
+                    const PreparedSuperBlock& ps = prepared[q / 2];
+                    if (q % 2 == 0)
+                        for (int i = 0; i < 16; ++i) scaled[i] = _mm512_setzero_si512();
+                    for (int k = 0; k < 4; ++k) {
+                        const __m512i sc = ps.scale16[4 * (q % 2) + k];
+                        for (int i = 0; i < 16; ++i)
+                            scaled[i] = _mm512_add_epi32(
+                                scaled[i], _mm512_mullo_epi32(_mm512_load_si512(c[q % 2][k] + 16 * i), sc));
+                    }
+                    if (q % 2 == 1) {  // the super-block's F32 steps, as the VNNI kernel takes them
+                        for (int i = 0; i < 16; ++i) {
+                            const auto* xb = reinterpret_cast<const BlockQ8K*>(a + i * stride) + b0 + q / 2;
+                            __m512i o = _mm512_dpwssd_epi32(_mm512_setzero_si512(), ps.min_pairs[0],
+                                                            broadcast_sum_pair(*xb, 0));
+                            o = _mm512_dpwssd_epi32(o, ps.min_pairs[1], broadcast_sum_pair(*xb, 1));
+                            o = _mm512_dpwssd_epi32(o, ps.min_pairs[2], broadcast_sum_pair(*xb, 2));
+                            o = _mm512_dpwssd_epi32(o, ps.min_pairs[3], broadcast_sum_pair(*xb, 3));
+                            const float xd = xb->d;
+                            __m512 v = _mm512_load_ps(acc[i]);
+                            v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(scaled[i]),
+                                                _mm512_mul_ps(ps.d, _mm512_set1_ps(xd * 0.0625f)), v);
+                            v = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(o), _mm512_mul_ps(ps.dmin, _mm512_set1_ps(xd)), v);
+                            _mm512_store_ps(acc[i], v);
+                        }
+                    }
+                }
+                for (int i = 0; i < valid_rows; ++i)
+                    _mm512_mask_storeu_ps(y + i * p.rows, col_mask, _mm512_load_ps(acc[i]));
+            }
+        }
+    }
+    _tile_release();
+}
+
 }  // namespace
 
 void amx_int8_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
-    if (p.dtype == LLMATC_DTYPE_Q8_0) matmul<LLMATC_DTYPE_Q8_0>(p, row_begin, row_end);
-    else matmul<LLMATC_DTYPE_Q4_0>(p, row_begin, row_end);
+    switch (p.dtype) {
+        case LLMATC_DTYPE_Q8_0: matmul<LLMATC_DTYPE_Q8_0>(p, row_begin, row_end); break;
+        case LLMATC_DTYPE_Q4_0: matmul<LLMATC_DTYPE_Q4_0>(p, row_begin, row_end); break;
+        case LLMATC_DTYPE_Q4_K: matmul_k_quant<false>(p, row_begin, row_end); break;
+        case LLMATC_DTYPE_Q5_K: matmul_k_quant<true>(p, row_begin, row_end); break;
+        default: break;  // the caller sets amx_int8 for these types only
+    }
 }
 
 }  // namespace llmatc::cpu

@@ -1,5 +1,6 @@
-// core/kernels/cpu/isa_amx_int8.h — the AMX-INT8 matmul for packed Q8_0 / Q4_0 weights (isa_amx_int8.cpp): what the
-// AVX-512 table calls for batches of at least kAmxInt8MinRows rows where amx_int8_usable().
+// core/kernels/cpu/isa_amx_int8.h — the AMX-INT8 matmul for packed Q8_0 / Q4_0 / Q4_K / Q5_K weights
+// (isa_amx_int8.cpp): what the AVX-512 table calls for batches of at least kAmxInt8MinRows rows where
+// amx_int8_usable().
 #pragma once
 
 #include <cstdint>
@@ -10,13 +11,14 @@ namespace llmatc::cpu {
 
 // Batches smaller than this stay on the VNNI kernel (a tile holds 16 activation rows; fewer would leave it idle).
 constexpr int64_t kAmxInt8MinRows = 16;
-// Rows of the packed activation buffer (quant_packed.h's format) the AMX kernel reads for n inputs: n rounded up to
-// a multiple of 16, the rows past n all zeros.
+// Rows of the activation buffer (quant_packed.h's packed format; BlockQ8K rows for Q4_K / Q5_K) the AMX kernel
+// reads for n inputs: n rounded up to a multiple of 16, the rows past n all zeros.
 inline int64_t amx_int8_activation_rows(int64_t n) { return (n + 15) / 16 * 16; }
 
-// y's columns [row_begin, row_end) for packed Q8_0 / Q4_0 weights and p.x_q8 padded to amx_int8_activation_rows(n)
-// rows, with TDPBSSD: per 32-element block the tiles give exactly the integer dot products the VNNI kernel sums, and
-// they are scaled and accumulated in the same order, so the results are bit-identical to isa_avx512_quant.cpp's.
+// y's columns [row_begin, row_end) for packed Q8_0 / Q4_0 / Q4_K / Q5_K weights and p.x_q8 padded to
+// amx_int8_activation_rows(n) rows: per 32-element block (or sub-block) the tiles give exactly the integer dot
+// products the VNNI kernels sum, and they are scaled and accumulated in the same order, so the results are
+// bit-identical to isa_avx512_quant.cpp's and isa_avx512_q4k.cpp's.
 void amx_int8_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_end);
 
 }  // namespace llmatc::cpu

@@ -34,8 +34,9 @@ struct MatmulProblem {
     // For packed BF16 weights on AMX (IsaKernels::has_amx_bf16): x as BF16 rows in isa_amx_bf16.h's layout (then
     // x_tiles and x_tiles_bf16 are unused).
     const uint16_t* x_amx_bf16 = nullptr;
-    // For packed Q8_0 / Q4_0 weights on AMX (IsaKernels::has_amx_int8): x_q8 holds amx_int8_activation_rows(n) rows
-    // (isa_amx_int8.h; the rows past n zeros) and the tiles compute the integer dot products.
+    // For packed Q8_0 / Q4_0 / Q4_K / Q5_K weights on AMX (IsaKernels::has_amx_int8): x_q8 holds
+    // amx_int8_activation_rows(n) rows (isa_amx_int8.h; the rows past n zeros) and the tiles compute the integer dot
+    // products.
     bool amx_int8 = false;
 };
 
@@ -77,7 +78,7 @@ struct IsaKernels {
     // (quant_q6_k.h) bytes; NULL: those reference routines.
     void (*quantize_row_q8k)(const float* x, void* out, int64_t n) = nullptr;
     void (*quantize_row_q8k16)(const float* x, void* out, int64_t n) = nullptr;
-    // Whether matmul_rows can run packed Q8_0 / Q4_0 weights on AMX-INT8 tiles (MatmulProblem::amx_int8).
+    // Whether matmul_rows can run packed Q8_0 / Q4_0 / Q4_K / Q5_K weights on AMX-INT8 tiles (MatmulProblem::amx_int8).
     bool has_amx_int8 = false;
 };
 

@@ -499,3 +499,65 @@ TEST_CASE("every ISA's K-quant activation quantizers write the reference routine
         }
     }
 }
+
+TEST_CASE("Q4_K and Q5_K on AMX-INT8 tiles give the VNNI kernel's bits", "[k_quants][amx]") {
+    // Prefill-sized batches (n >= 16) of packed Q4_K / Q5_K weights run on AMX tiles where the CPU has them; decode
+    // stays on VNNI. Both must give the same bits, or a token would depend on the batch it was computed in.
+    if (!cpu::isa_supported(cpu::Isa::avx512) || !cpu::isa_kernels(cpu::Isa::avx512).has_amx_int8) {
+        WARN("this CPU has no AMX-INT8: nothing to compare");
+        return;
+    }
+    std::mt19937 rng(3141);
+    // n at, past and far past one 16-row tile; rows in partial groups; 1 to 16 super-blocks (at n = 100, 16 are two
+    // of the kernel's column chunks).
+    const Shape shapes[] = {{16, 256, 16}, {37, 768, 17}, {70, 2048, 33}, {19, 512, 20}, {33, 4096, 100}};
+    // Q5_K at its extremes too: every level 31, every scale 63, every activation +127 after quantization.
+    cpu::BlockQ5_K extreme{};
+    extreme.d = cpu::f32_to_fp16(0.01f);
+    for (int i = 0; i < 4; ++i) extreme.scales[i] = 0xff;
+    for (int i = 8; i < 12; ++i) extreme.scales[i] = 0x0f;
+    std::memset(extreme.qs, 0xff, sizeof(extreme.qs));
+    std::memset(extreme.qh, 0xff, sizeof(extreme.qh));
+    for (int threads : {1, 2, 3}) {
+        cpu::CpuBackendOptions vnni_options, amx_options;
+        amx_options.amx = true;
+        auto vnni = cpu::create_cpu_backend_for_isa(threads, cpu::Isa::avx512, vnni_options);
+        auto amx = cpu::create_cpu_backend_for_isa(threads, cpu::Isa::avx512, amx_options);
+        for (llmatc_dtype dtype : {LLMATC_DTYPE_Q4_K, LLMATC_DTYPE_Q5_K}) {
+            for (size_t shape = 0; shape <= std::size(shapes); ++shape) {
+                const bool extremes = shape == std::size(shapes);
+                if (extremes && dtype != LLMATC_DTYPE_Q5_K) continue;
+                const Shape s = extremes ? Shape{20, 512, 18} : shapes[shape];
+                INFO(cpu::dtype_name(dtype) << " shape [" << s.rows << ", " << s.cols << "] n " << s.n << " x"
+                                            << threads << " threads" << (extremes ? " (extremes)" : ""));
+                // Q4_K quantized at load from F32; Q5_K from random blocks (it is read from GGUF files only).
+                const std::vector<float> source = random_vector(rng, size_t(s.rows * s.cols));
+                const std::vector<cpu::BlockQ5_K> extreme_blocks(size_t(s.rows * s.cols / 256), extreme);
+                const std::vector<uint8_t> bytes =
+                    extremes ? std::vector<uint8_t>(reinterpret_cast<const uint8_t*>(extreme_blocks.data()),
+                                                    reinterpret_cast<const uint8_t*>(extreme_blocks.data() +
+                                                                                     extreme_blocks.size()))
+                             : random_weight_bytes(rng, LLMATC_DTYPE_Q5_K, s.rows, s.cols);
+                llmatc_tensor_view view = bytes_view(bytes, LLMATC_DTYPE_Q5_K, s.rows, s.cols);
+                if (dtype == LLMATC_DTYPE_Q4_K) {
+                    view.dtype = LLMATC_DTYPE_F32;
+                    view.data = source.data();
+                    view.nbytes = source.size() * sizeof(float);
+                }
+                const std::vector<float> x = extremes ? std::vector<float>(size_t(s.n * s.cols), 1.0f)
+                                                      : random_vector(rng, size_t(s.n * s.cols), -3.0f, 3.0f);
+                std::vector<std::vector<float>> results;
+                for (const auto* k : {vnni->table(), amx->table()}) {
+                    llmatc_weight* w = nullptr;
+                    LLMATC_REQUIRE_OK(k->weight_create(k->ctx, &view, dtype, &w));
+                    REQUIRE(w->packed);
+                    std::vector<float> y = poisoned(size_t(s.n * s.rows));
+                    LLMATC_REQUIRE_OK(k->matmul(k->ctx, w, x.data(), s.n, y.data()));
+                    results.push_back(y);
+                    k->weight_destroy(k->ctx, w);
+                }
+                CHECK(results[1] == results[0]);
+            }
+        }
+    }
+}
