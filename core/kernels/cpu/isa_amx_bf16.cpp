@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/cpu/amx_tile_config.h"
 #include "kernels/cpu/float_packed.h"
 #include "kernels/cpu/isa_amx_bf16.h"
 #include "kernels/cpu/stream_prefetch.h"
@@ -17,16 +18,6 @@
 namespace llmatc::cpu {
 
 namespace {
-
-// The LDTILECFG operand (palette 1).
-struct alignas(64) TileConfig {
-    uint8_t palette;
-    uint8_t start_row;
-    uint8_t reserved[14];
-    uint16_t colsb[16];  // bytes per row of each tile
-    uint8_t rows[16];    // rows of each tile
-};
-static_assert(sizeof(TileConfig) == 64);
 
 // Tile numbers: C (row tile i, group j) is tile 2 i + j; A i is 4 + i; B j is 6 + j.
 constexpr int kTileBytes = 1024;
@@ -40,9 +31,7 @@ void configure_tiles(int m) {
         cfg.colsb[t] = 64;
         cfg.rows[t] = uint8_t(t < 6 ? m : 16);
     }
-    // Not _tile_loadconfig: GCC 12 does not see that its builtin reads cfg, drops the stores above once this is
-    // inlined, and loads an empty configuration (the next tile instruction then raises SIGILL).
-    __asm__ volatile("ldtilecfg %0" : : "m"(cfg));
+    load_tile_config(cfg);
 }
 
 // Scratch for a C tile that covers only part of y (the last rows of the batch or of the weight).

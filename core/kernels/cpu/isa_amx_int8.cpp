@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/cpu/amx_tile_config.h"
 #include "kernels/cpu/isa_amx_int8.h"
 #include "kernels/cpu/k_quant_scales_avx512.h"
 #include "kernels/cpu/quant_blocks.h"
@@ -24,16 +25,6 @@
 namespace llmatc::cpu {
 
 namespace {
-
-// The LDTILECFG operand (palette 1).
-struct alignas(64) TileConfig {
-    uint8_t palette;
-    uint8_t start_row;
-    uint8_t reserved[14];
-    uint16_t colsb[16];  // bytes per row of each tile
-    uint8_t rows[16];    // rows of each tile
-};
-static_assert(sizeof(TileConfig) == 64);
 
 // Tiles: C 0-3 (16 x 16 int32, one block each), A 4-5 (16 activation rows x 32 bytes), B 6-7 (8 rows x 64 bytes).
 void configure_tiles() {
@@ -51,9 +42,7 @@ void configure_tiles() {
         cfg.colsb[t] = 64;
         cfg.rows[t] = 8;
     }
-    // Not _tile_loadconfig: GCC 12 does not see that its builtin reads cfg and drops the stores above once this is
-    // inlined (see isa_amx_bf16.cpp).
-    __asm__ volatile("ldtilecfg %0" : : "m"(cfg));
+    load_tile_config(cfg);
 }
 
 constexpr int64_t kBTileBytes = 512;  // one block of a 16-row group: 8 rows of 64 bytes
@@ -264,16 +253,19 @@ void matmul_k_quant(const MatmulProblem& p, int64_t row_begin, int64_t row_end) 
         const int64_t nb = std::min(chunk, blocks - b0);
         for (int64_t r = row_begin; r < row_end; r += kPackRows) {
             const uint8_t* group = w + (r / kPackRows) * group_bytes;
-            for (int64_t j = 0; j < nb; ++j) prepare_super_block<kQ5>(group + (b0 + j) * kGroupBlockBytes, prepared[j]);
+            for (int64_t j = 0; j < nb; ++j)
+                prepare_super_block<kQ5>(group + (b0 + j) * kGroupBlockBytes, prepared[j]);
             const int valid_cols = int(std::min<int64_t>(kPackRows, row_end - r));
             const __mmask16 col_mask = valid_cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << valid_cols) - 1);
             for (int64_t t = 0; t < n_pad; t += 16) {
                 const int valid_rows = int(std::min<int64_t>(16, p.n - t));
                 const uint8_t* a = act + t * stride;
                 float* y = p.y + t * p.rows + r;
-                for (int i = 0; i < 16; ++i)
-                    _mm512_store_ps(acc[i], b0 == 0 || i >= valid_rows ? _mm512_setzero_ps()
-                                                                       : _mm512_maskz_loadu_ps(col_mask, y + i * p.rows));
+                for (int i = 0; i < 16; ++i) {
+                    const bool fresh = b0 == 0 || i >= valid_rows;
+                    const __m512 start = fresh ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(col_mask, y + i * p.rows);
+                    _mm512_store_ps(acc[i], start);
+                }
                 // Steps of half a super-block (4 sub-blocks), software-pipelined as in the Q8_0 kernel.
                 auto issue = [&](int64_t q, int32_t (*cq)[256]) {
                     const int64_t j = q / 2;

@@ -19,6 +19,17 @@ struct SeqSpec {
     int32_t n_new;
 };
 
+// A batch of n_seqs sequences (seqs) and n_tokens rows.
+llmatc_batch make_batch(llmatc_batch_seq* seqs, int32_t n_seqs, int32_t n_tokens) {
+    llmatc_batch batch{};
+    batch.struct_size = sizeof(batch);
+    batch.abi_version = LLMATC_ABI_VERSION;
+    batch.n_tokens = n_tokens;
+    batch.n_seqs = n_seqs;
+    batch.seqs = seqs;
+    return batch;
+}
+
 // How check_attention's reference sees the keys and values, and how close the kernel must come to it.
 struct Reference {
     bool rounded_history = true;  // the reference uses keys/values rounded to the cache dtype (else the F32 ones)
@@ -76,16 +87,6 @@ void check_attention(const TestBackend& b, llmatc_dtype cache_dtype, int32_t n_h
         values.push_back(round(random_vector(rng, size_t(s.n_past + s.n_new) * size_t(kv_row))));
     }
 
-    auto make_batch = [&](std::vector<llmatc_batch_seq>& seqs, int32_t n_tokens) {
-        llmatc_batch batch{};
-        batch.struct_size = sizeof(batch);
-        batch.abi_version = LLMATC_ABI_VERSION;
-        batch.n_tokens = n_tokens;
-        batch.n_seqs = int32_t(seqs.size());
-        batch.seqs = seqs.data();
-        return batch;
-    };
-
     // Step 1: write each sequence's history (n_past tokens) as one prefill batch.
     {
         std::vector<llmatc_batch_seq> seqs;
@@ -99,7 +100,7 @@ void check_attention(const TestBackend& b, llmatc_dtype cache_dtype, int32_t n_h
             rows += specs[s].n_past;
         }
         if (rows > 0) {
-            const llmatc_batch batch = make_batch(seqs, rows);
+            const llmatc_batch batch = make_batch(seqs.data(), int32_t(seqs.size()), rows);
             LLMATC_REQUIRE_OK(b.k->kv_write(b.ctx, &cache, layer, &batch, k.data(), v.data()));
         }
     }
@@ -118,7 +119,7 @@ void check_attention(const TestBackend& b, llmatc_dtype cache_dtype, int32_t n_h
         q.insert(q.end(), queries.back().begin(), queries.back().end());
         rows += specs[s].n_new;
     }
-    const llmatc_batch batch = make_batch(seqs, rows);
+    const llmatc_batch batch = make_batch(seqs.data(), int32_t(seqs.size()), rows);
     LLMATC_REQUIRE_OK(b.k->kv_write(b.ctx, &cache, layer, &batch, k.data(), v.data()));
     std::vector<float> out = poisoned(q.size());
     const float scale = 1.0f / std::sqrt(float(head_dim));
@@ -220,12 +221,7 @@ TEST_CASE("kv_write stores F16 keys and values rounded to nearest even", "[atten
             k[0] = 1.0009765625f + 0.00048828125f;  // exactly halfway between two halves: rounds to even
             k[1] = 65519.0f;                        // just below the overflow threshold
             llmatc_batch_seq seq{table.data(), n_blocks, 0, n_tokens, 0};
-            llmatc_batch batch{};
-            batch.struct_size = sizeof(batch);
-            batch.abi_version = LLMATC_ABI_VERSION;
-            batch.n_tokens = n_tokens;
-            batch.n_seqs = 1;
-            batch.seqs = &seq;
+            const llmatc_batch batch = make_batch(&seq, 1, n_tokens);
             LLMATC_REQUIRE_OK(b.k->kv_write(b.ctx, &cache, 0, &batch, k.data(), v.data()));
             int mismatches = 0;
             for (int32_t t = 0; t < n_tokens; ++t) {
@@ -318,15 +314,6 @@ TEST_CASE("a sequence's attention has the same bits alone and batched, whatever 
                         written += total;
                         rows += specs[s].n_new;
                     }
-                    auto make_batch = [](llmatc_batch_seq* seqs, int32_t n_seqs, int32_t n_tokens) {
-                        llmatc_batch batch{};
-                        batch.struct_size = sizeof(batch);
-                        batch.abi_version = LLMATC_ABI_VERSION;
-                        batch.n_tokens = n_tokens;
-                        batch.n_seqs = n_seqs;
-                        batch.seqs = seqs;
-                        return batch;
-                    };
                     const auto k = random_vector(rng, size_t(written) * size_t(kv_row));
                     const auto v = random_vector(rng, size_t(written) * size_t(kv_row));
                     const llmatc_batch write_batch = make_batch(writes.data(), int32_t(writes.size()), written);

@@ -519,10 +519,7 @@ TEST_CASE("Q4_K and Q5_K on AMX-INT8 tiles give the VNNI kernel's bits", "[k_qua
     std::memset(extreme.qs, 0xff, sizeof(extreme.qs));
     std::memset(extreme.qh, 0xff, sizeof(extreme.qh));
     for (int threads : {1, 2, 3}) {
-        cpu::CpuBackendOptions vnni_options, amx_options;
-        amx_options.amx = true;
-        auto vnni = cpu::create_cpu_backend_for_isa(threads, cpu::Isa::avx512, vnni_options);
-        auto amx = cpu::create_cpu_backend_for_isa(threads, cpu::Isa::avx512, amx_options);
+        const AmxPair backends(threads);
         for (llmatc_dtype dtype : {LLMATC_DTYPE_Q4_K, LLMATC_DTYPE_Q5_K}) {
             for (size_t shape = 0; shape <= std::size(shapes); ++shape) {
                 const bool extremes = shape == std::size(shapes);
@@ -546,17 +543,8 @@ TEST_CASE("Q4_K and Q5_K on AMX-INT8 tiles give the VNNI kernel's bits", "[k_qua
                 }
                 const std::vector<float> x = extremes ? std::vector<float>(size_t(s.n * s.cols), 1.0f)
                                                       : random_vector(rng, size_t(s.n * s.cols), -3.0f, 3.0f);
-                std::vector<std::vector<float>> results;
-                for (const auto* k : {vnni->table(), amx->table()}) {
-                    llmatc_weight* w = nullptr;
-                    LLMATC_REQUIRE_OK(k->weight_create(k->ctx, &view, dtype, &w));
-                    REQUIRE(w->packed);
-                    std::vector<float> y = poisoned(size_t(s.n * s.rows));
-                    LLMATC_REQUIRE_OK(k->matmul(k->ctx, w, x.data(), s.n, y.data()));
-                    results.push_back(y);
-                    k->weight_destroy(k->ctx, w);
-                }
-                CHECK(results[1] == results[0]);
+                CHECK(matmul_with_weight(backends.amx->table(), view, dtype, x, s.n) ==
+                      matmul_with_weight(backends.vnni->table(), view, dtype, x, s.n));
             }
         }
     }

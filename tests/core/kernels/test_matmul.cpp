@@ -404,10 +404,7 @@ TEST_CASE("Q8_0 and Q4_0 on AMX-INT8 tiles give the VNNI kernel's bits", "[matmu
     const Shape shapes[] = {{40, 512, 16}, {37, 2048, 17}, {16, 4096, 33}, {33, 224, 20}, {16, 32, 16},
                             {70, 2048, 272}};
     for (int threads : {1, 2, 3}) {
-        cpu::CpuBackendOptions vnni_options, amx_options;
-        amx_options.amx = true;
-        auto vnni = cpu::create_cpu_backend_for_isa(threads, cpu::Isa::avx512, vnni_options);
-        auto amx = cpu::create_cpu_backend_for_isa(threads, cpu::Isa::avx512, amx_options);
+        const AmxPair backends(threads);
         for (llmatc_dtype storage : {LLMATC_DTYPE_Q8_0, LLMATC_DTYPE_Q4_0}) {
             for (const Shape& s : shapes) {
                 INFO(cpu::dtype_name(storage) << " shape [" << s.rows << ", " << s.cols << "] n " << s.n << " x"
@@ -415,17 +412,8 @@ TEST_CASE("Q8_0 and Q4_0 on AMX-INT8 tiles give the VNNI kernel's bits", "[matmu
                 const EncodedTensor t = encode(random_vector(rng, size_t(s.rows * s.cols)), LLMATC_DTYPE_F32);
                 const llmatc_tensor_view view = make_view(t, {s.rows, s.cols});
                 const std::vector<float> x = random_vector(rng, size_t(s.n * s.cols), -3.0f, 3.0f);
-                std::vector<std::vector<float>> results;
-                for (const auto* k : {vnni->table(), amx->table()}) {
-                    llmatc_weight* w = nullptr;
-                    LLMATC_REQUIRE_OK(k->weight_create(k->ctx, &view, storage, &w));
-                    REQUIRE(w->packed);
-                    std::vector<float> y = poisoned(size_t(s.n * s.rows));
-                    LLMATC_REQUIRE_OK(k->matmul(k->ctx, w, x.data(), s.n, y.data()));
-                    results.push_back(y);
-                    k->weight_destroy(k->ctx, w);
-                }
-                CHECK(results[1] == results[0]);
+                CHECK(matmul_with_weight(backends.amx->table(), view, storage, x, s.n) ==
+                      matmul_with_weight(backends.vnni->table(), view, storage, x, s.n));
             }
         }
     }

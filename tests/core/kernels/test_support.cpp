@@ -84,4 +84,28 @@ void require_close(const std::vector<float>& actual, const std::vector<float>& e
     REQUIRE(failures == 0);
 }
 
+std::vector<float> matmul_with_weight(const llmatc_kernels* k, const llmatc_tensor_view& view, llmatc_dtype storage,
+                                      const std::vector<float>& x, int64_t n) {
+    llmatc_weight* w = nullptr;
+    LLMATC_REQUIRE_OK(k->weight_create(k->ctx, &view, storage, &w));
+    REQUIRE(w->packed);
+    std::vector<float> y = poisoned(size_t(n * w->rows));
+    const llmatc_status status = k->matmul(k->ctx, w, x.data(), n, y.data());
+    k->weight_destroy(k->ctx, w);
+    LLMATC_REQUIRE_OK(status);
+    return y;
+}
+
+namespace {
+
+std::unique_ptr<KernelBackend> avx512_backend(int n_threads, bool amx) {
+    cpu::CpuBackendOptions options;
+    options.amx = amx;
+    return cpu::create_cpu_backend_for_isa(n_threads, cpu::Isa::avx512, options);
+}
+
+}  // namespace
+
+AmxPair::AmxPair(int n_threads) : vnni(avx512_backend(n_threads, false)), amx(avx512_backend(n_threads, true)) {}
+
 }  // namespace llmatc::test

@@ -60,6 +60,16 @@ llmatc_tensor_view make_view(const EncodedTensor& t, std::vector<int64_t> shape)
 // The F32 values of every row of a weight (dequantized for block types), via the backend's own decoder.
 std::vector<float> weight_values(const llmatc_weight* w);
 
+// y = x W^T for the n rows of x, with the weight made from `view` as `storage` on table k (and destroyed after).
+std::vector<float> matmul_with_weight(const llmatc_kernels* k, const llmatc_tensor_view& view, llmatc_dtype storage,
+                                      const std::vector<float>& x, int64_t n);
+
+// Backends of the avx512 level with and without AMX tiles (CpuBackendOptions::amx), for comparing their bits.
+struct AmxPair {
+    explicit AmxPair(int n_threads);
+    std::unique_ptr<KernelBackend> vnni, amx;
+};
+
 // Requires |actual[i] - expected[i]| <= atol + rtol * scale[i] (scale empty: |expected[i]|) and no NaN.
 void require_close(const std::vector<float>& actual, const std::vector<float>& expected, double atol, double rtol,
                    const std::vector<float>& scale = {});
