@@ -31,7 +31,7 @@ struct CpuBackendOptions {
     bool bf16_activations = false;
     // With bf16_activations, BF16 matmuls run on AMX tiles where the CPU and OS allow it (every n, so batching
     // changes nothing; results differ from the vdpbf16ps kernels' in F32 rounding only). create_cpu_backend turns
-    // it on unless LLMATC_AMX=0. It also lets packed Q8_0 / Q4_0 / Q4_K / Q5_K matmuls of 16 rows or more run on
+    // it on unless LLMATC_AMX=0. It also lets packed Q8_0 / Q4_0 / Q4_K / Q5_K matmuls of 32 rows or more run on
     // AMX-INT8 tiles (isa_amx_int8.h: the VNNI kernels' bits).
     bool amx = false;
 };

@@ -501,16 +501,17 @@ TEST_CASE("every ISA's K-quant activation quantizers write the reference routine
 }
 
 TEST_CASE("Q4_K and Q5_K on AMX-INT8 tiles give the VNNI kernel's bits", "[k_quants][amx]") {
-    // Prefill-sized batches (n >= 16) of packed Q4_K / Q5_K weights run on AMX tiles where the CPU has them; decode
+    // Prefill-sized batches (n >= kAmxInt8MinRows) of packed Q4_K / Q5_K weights run on AMX tiles where the CPU has them; decode
     // stays on VNNI. Both must give the same bits, or a token would depend on the batch it was computed in.
     if (!cpu::isa_supported(cpu::Isa::avx512) || !cpu::isa_kernels(cpu::Isa::avx512).has_amx_int8) {
         WARN("this CPU has no AMX-INT8: nothing to compare");
         return;
     }
     std::mt19937 rng(3141);
-    // n at, past and far past one 16-row tile; rows in partial groups; 1 to 16 super-blocks (at n = 100, 16 are two
-    // of the kernel's column chunks).
-    const Shape shapes[] = {{16, 256, 16}, {37, 768, 17}, {70, 2048, 33}, {19, 512, 20}, {33, 4096, 100}};
+    // n at and past the AMX threshold (32), partial 16-row tiles; rows in partial groups; 1 to 16 super-blocks (at
+    // n = 100, 16 are two of the kernel's column chunks).
+    static_assert(cpu::kAmxInt8MinRows == 32, "the shapes below assume AMX from 32 rows");
+    const Shape shapes[] = {{16, 256, 32}, {37, 768, 33}, {70, 2048, 48}, {19, 512, 40}, {33, 4096, 100}};
     // Q5_K at its extremes too: every level 31, every scale 63, every activation +127 after quantization.
     cpu::BlockQ5_K extreme{};
     extreme.d = cpu::f32_to_fp16(0.01f);
@@ -524,7 +525,7 @@ TEST_CASE("Q4_K and Q5_K on AMX-INT8 tiles give the VNNI kernel's bits", "[k_qua
             for (size_t shape = 0; shape <= std::size(shapes); ++shape) {
                 const bool extremes = shape == std::size(shapes);
                 if (extremes && dtype != LLMATC_DTYPE_Q5_K) continue;
-                const Shape s = extremes ? Shape{20, 512, 18} : shapes[shape];
+                const Shape s = extremes ? Shape{20, 512, 32} : shapes[shape];
                 INFO(cpu::dtype_name(dtype) << " shape [" << s.rows << ", " << s.cols << "] n " << s.n << " x"
                                             << threads << " threads" << (extremes ? " (extremes)" : ""));
                 // Q4_K quantized at load from F32; Q5_K from random blocks (it is read from GGUF files only).

@@ -392,16 +392,17 @@ TEST_CASE("every ISA's packed activation quantizer gives the reference bytes", "
 }
 
 TEST_CASE("Q8_0 and Q4_0 on AMX-INT8 tiles give the VNNI kernel's bits", "[matmul][quant][amx]") {
-    // Prefill-sized batches (n >= 16) of packed Q8_0 / Q4_0 weights run on AMX tiles where the CPU has them; decode
+    // Prefill-sized batches (n >= kAmxInt8MinRows) of packed Q8_0 / Q4_0 weights run on AMX tiles where the CPU has them; decode
     // stays on VNNI. Both must give the same bits, or a token would depend on the batch it was computed in.
     if (!cpu::isa_supported(cpu::Isa::avx512) || !cpu::isa_kernels(cpu::Isa::avx512).has_amx_int8) {
         WARN("this CPU has no AMX-INT8: nothing to compare");
         return;
     }
     std::mt19937 rng(1618);
-    // n at, past and far past one 16-row tile; rows in partial groups; K of 1 block, 7 (a group of 4 and a
-    // remainder), and 64 at n = 272 (two of the kernel's column chunks, the second of 4 blocks).
-    const Shape shapes[] = {{40, 512, 16}, {37, 2048, 17}, {16, 4096, 33}, {33, 224, 20}, {16, 32, 16},
+    // n at and past the AMX threshold (32), partial 16-row tiles; rows in partial groups; K of 1 block, 7 (a group
+    // of 4 and a remainder), and 64 at n = 272 (two of the kernel's column chunks, the second of 4 blocks).
+    static_assert(cpu::kAmxInt8MinRows == 32, "the shapes below assume AMX from 32 rows");
+    const Shape shapes[] = {{40, 512, 32}, {37, 2048, 33}, {16, 4096, 47}, {33, 224, 40}, {16, 32, 32},
                             {70, 2048, 272}};
     for (int threads : {1, 2, 3}) {
         const AmxPair backends(threads);

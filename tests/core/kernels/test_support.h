@@ -14,6 +14,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/isa_amx_int8.h"
 #include "llmatc/kernels.h"
 #include "util/error.h"
 
