@@ -54,7 +54,6 @@ inline void packed_tile(const BlockQ8K16* x, int64_t blocks, const uint8_t* grou
     constexpr int kOrAnd = 0xea;  // vpternlogd: (a & b) | c
     for (int64_t b = 0; b < blocks; ++b) {
         const uint8_t* gb = group + b * kQ6KGroupBlockBytes;
-        prefetch_stream(gb, kQ6KGroupBlockBytes);
         __m512i words[4];
         for (int w = 0; w < 4; ++w) words[w] = _mm512_loadu_si512(gb + kQ6KPackedScales + 64 * w);
         __m512i scaled[NX];
@@ -63,6 +62,10 @@ inline void packed_tile(const BlockQ8K16* x, int64_t blocks, const uint8_t* grou
         for (int h = 0; h < 2; ++h) {
 #pragma GCC unroll 4
             for (int g = 0; g < 4; ++g) {
+                // An eighth of the super-block's lines ahead per step: spread over its work, the requests leave the
+                // core computing instead of waiting for fill buffers behind one burst (GEMV from memory, Xeon VM, 2
+                // threads: ~21.5 -> ~22.9 GB/s).
+                prefetch_stream(gb + (4 * h + g) * (kQ6KGroupBlockBytes / 8), kQ6KGroupBlockBytes / 8);
                 __m512i lo[4], hi[4];
                 for (int m = 0; m < 4; ++m) {
                     const __m512i v = _mm512_loadu_si512(gb + 64 * (16 * h + 4 * g + m));
