@@ -78,7 +78,8 @@ struct IsaKernels {
     // (quant_q6_k.h) bytes; NULL: those reference routines.
     void (*quantize_row_q8k)(const float* x, void* out, int64_t n) = nullptr;
     void (*quantize_row_q8k16)(const float* x, void* out, int64_t n) = nullptr;
-    // Whether matmul_rows can run packed Q8_0 / Q4_0 / Q4_K / Q5_K weights on AMX-INT8 tiles (MatmulProblem::amx_int8).
+    // Whether matmul_rows can run packed Q8_0 / Q4_0 / Q4_K / Q5_K weights on AMX-INT8 tiles
+    // (MatmulProblem::amx_int8).
     bool has_amx_int8 = false;
 };
 
