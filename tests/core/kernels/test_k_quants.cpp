@@ -508,10 +508,11 @@ TEST_CASE("Q4_K and Q5_K on AMX-INT8 tiles give the VNNI kernel's bits", "[k_qua
         return;
     }
     std::mt19937 rng(3141);
-    // n at and past the AMX threshold (32), partial 16-row tiles; rows in partial groups; 1 to 16 super-blocks (at
-    // n = 100, 16 are two of the kernel's column chunks).
+    // n at and past the AMX threshold (32), partial 16-row tiles; rows in partial groups; 1 to 16 super-blocks (16
+    // are two of the kernel's 8-super-block column chunks); at n = 240 two passes of 224 rows over 9 super-blocks.
     static_assert(cpu::kAmxInt8MinRows == 32, "the shapes below assume AMX from 32 rows");
-    const Shape shapes[] = {{16, 256, 32}, {37, 768, 33}, {70, 2048, 48}, {19, 512, 40}, {33, 4096, 100}};
+    const Shape shapes[] = {{16, 256, 32}, {37, 768, 33}, {70, 2048, 48}, {19, 512, 40}, {33, 4096, 100},
+                            {17, 2304, 240}};
     // Q5_K at its extremes too: every level 31, every scale 63, every activation +127 after quantization.
     cpu::BlockQ5_K extreme{};
     extreme.d = cpu::f32_to_fp16(0.01f);

@@ -400,10 +400,11 @@ TEST_CASE("Q8_0 and Q4_0 on AMX-INT8 tiles give the VNNI kernel's bits", "[matmu
     }
     std::mt19937 rng(1618);
     // n at and past the AMX threshold (32), partial 16-row tiles; rows in partial groups; K of 1 block, 7 (a group
-    // of 4 and a remainder), and 64 at n = 272 (two of the kernel's column chunks, the second of 4 blocks).
+    // of 4 and a remainder), 128 (two of the kernel's 64-block column chunks); n = 272 (two passes of 256 rows), and
+    // both at once with a remainder (K = 132 blocks, n = 300).
     static_assert(cpu::kAmxInt8MinRows == 32, "the shapes below assume AMX from 32 rows");
     const Shape shapes[] = {{40, 512, 32}, {37, 2048, 33}, {16, 4096, 47}, {33, 224, 40}, {16, 32, 32},
-                            {70, 2048, 272}};
+                            {70, 2048, 272}, {20, 4224, 300}};
     for (int threads : {1, 2, 3}) {
         const AmxPair backends(threads);
         for (llmatc_dtype storage : {LLMATC_DTYPE_Q8_0, LLMATC_DTYPE_Q4_0}) {
