@@ -222,10 +222,10 @@ TEST_CASE("BF16 weights with BF16 activations (opt-in) match the reference on ro
           "[matmul][bf16dot]") {
     std::mt19937 rng(21);
     // Odd and even K, K past one AMX step (32) and not a multiple of it, n below, at and past a 16-row tile; the
-    // last shape spans several of the AMX kernel's column chunks.
+    // last two shapes take two of the AMX kernel's passes of 128 rows, the last also two of its 2048-column chunks.
     const Shape shapes[] = {{1, 1, 8},    {7, 13, 9},  {37, 67, 12}, {64, 128, 70}, {130, 257, 8},
                             {19, 2048, 16}, {33, 96, 1}, {9, 64, 7},  {48, 33, 13}, {17, 64, 137},
-                            {50, 172, 33}, {80, 2047, 31}, {16, 40, 2}, {24, 4001, 137}};
+                            {50, 172, 33}, {80, 2047, 31}, {16, 40, 2}, {24, 4001, 137}, {21, 4161, 150}};
     for (cpu::Isa isa : available_isas()) {
       for (bool amx : {false, true}) {
         cpu::CpuBackendOptions options;
