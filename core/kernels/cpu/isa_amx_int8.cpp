@@ -247,10 +247,6 @@ void prepare_super_block(const uint8_t* gb, PreparedSuperBlock& out) {
         }
 }
 
-// Where sub-block sb's 32 activation bytes sit in a BlockQ8K: chunk c = sb / 2's low-nibble elements at
-// 128 (c / 2) + 32 (c % 2), its high-nibble ones 64 further.
-constexpr int64_t act_offset(int sb) { return 128 * (sb / 4) + 32 * ((sb / 2) % 2) + 64 * (sb % 2); }
-
 template <bool kQ5>
 void matmul_k_quant(const MatmulProblem& p, int64_t row_begin, int64_t row_end) {
     constexpr int64_t kGroupBlockBytes = kQ5 ? kQ5KGroupBlockBytes : kQ4KGroupBlockBytes;
@@ -291,7 +287,7 @@ void matmul_k_quant(const MatmulProblem& p, int64_t row_begin, int64_t row_end) 
                     const uint8_t* bs[4];
                     for (int k = 0; k < 4; ++k) {
                         const int sb = 4 * int(q % 2) + k;
-                        as[k] = sb_act + act_offset(sb);
+                        as[k] = sb_act + q8k_sub_block_offset(sb);
                         bs[k] = prepared[j].levels[sb];
                     }
                     tile_step<false>(as, stride, bs, cq);

@@ -77,10 +77,8 @@ void avx2_quantize_row_q8k(const float* x, void* out, int64_t n) {
         const float* xb = x + b * kQ4KBlock;
         BlockQ8K& block = blocks[b];
         const __m256 inv_d = scale_and_inverse(amax_of(xb, kQ4KBlock), &block.d);
-        // Sub-block s (elements 32s ..) sits in qs at 128 (s / 4) + {0, 64, 32, 96}[s % 4] (quant_q4_k.h's order).
-        constexpr int kPlace[4] = {0, 64, 32, 96};
         for (int s = 0; s < kQ4KSubBlocks; ++s)
-            block.sums[s] = int16_t(quantize_32(xb + 32 * s, inv_d, block.qs + 128 * (s / 4) + kPlace[s % 4]));
+            block.sums[s] = int16_t(quantize_32(xb + 32 * s, inv_d, block.qs + q8k_sub_block_offset(s)));
     }
 }
 

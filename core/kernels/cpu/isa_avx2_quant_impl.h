@@ -230,8 +230,8 @@ inline void q4_k_packed_tile(const BlockQ8K* x, int64_t blocks, const uint8_t* g
                 const __m256i sc_lo = spread16(q4_k_scale_of(word0, word2, 2 * c));
                 const __m256i sc_hi = spread16(q4_k_scale_of(word0, word2, 2 * c + 1));
                 for (int i = 0; i < NX; ++i) {
-                    // BlockQ8K keeps chunk c's low-nibble elements at 128 (c / 2) + 32 (c % 2), the high ones 64 on.
-                    const int8_t* q = x[i * blocks + b].qs + 128 * (c / 2) + 32 * (c % 2);
+                    // Chunk c's low-nibble elements are sub-block 2c; the high ones (2c + 1) sit 64 bytes on.
+                    const int8_t* q = x[i * blocks + b].qs + q8k_sub_block_offset(2 * c);
                     if constexpr (kVnni) {
                         // The same integers: each lane's 32 products summed in int32, times the sub-block's scale.
                         __m256i a = _mm256_setzero_si256(), d = _mm256_setzero_si256();

@@ -81,8 +81,8 @@ inline void packed_tile(const BlockQ8K* x, int64_t blocks, const uint8_t* group,
             const __m512i sc_hi = kQ5 ? _mm512_slli_epi32(scale_of(word0, word2, 2 * c + 1), 4)
                                       : scale_of(word0, word2, 2 * c + 1);
             for (int i = 0; i < NX; ++i) {
-                // BlockQ8K keeps chunk c's low-nibble elements at 128 (c / 2) + 32 (c % 2) and the high ones 64 on.
-                const int8_t* q = x[i * blocks + b].qs + 128 * (c / 2) + 32 * (c % 2);
+                // Chunk c's low-nibble elements are sub-block 2c; the high ones (2c + 1) sit 64 bytes on.
+                const int8_t* q = x[i * blocks + b].qs + q8k_sub_block_offset(2 * c);
                 __m512i a0 = _mm512_setzero_si512(), a1 = a0, b0 = a0, b1 = a0;
                 for (int j = 0; j < 8; j += 2) {
                     a0 = _mm512_dpbusd_epi32(a0, lo[j], broadcast_4_bytes(q + 4 * j));

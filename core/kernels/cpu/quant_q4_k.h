@@ -36,6 +36,10 @@ struct BlockQ8K {
 };
 static_assert(sizeof(BlockQ8K) == 276, "BlockQ8K is 256 bytes of values, a float scale and 8 int16 sums");
 
+// Where sub-block s's 32 values (elements 32s..32s+31) begin in BlockQ8K::qs, in the order above:
+// 128 (s / 4) + {0, 64, 32, 96}[s % 4].
+constexpr int64_t q8k_sub_block_offset(int s) { return 128 * (s / 4) + 32 * ((s / 2) % 2) + 64 * (s % 2); }
+
 // Bytes of one row of `cols` activations (cols a multiple of 256) in BlockQ8K form.
 inline int64_t q8k_row_bytes(int64_t cols) { return (cols / kQ4KBlock) * int64_t(sizeof(BlockQ8K)); }
 
