@@ -59,7 +59,8 @@ void chunk_tile(const void* xt_raw, int64_t kc, const GroupRun& run, float* y, i
     const int64_t group_step = G::kAdvanceUnitPointer && D == LLMATC_DTYPE_F16 ? kUnit : run.group_step;
     const int64_t unit_stride = run.unit_stride;
     constexpr int64_t kColumnsPerUnit = float_packed_unit_columns(D);
-    auto prefetch = [&](int64_t k) {
+    // always_inline: left a call of its own, GCC dropped it (stream_prefetch.h), and the GEMV ran unprefetched.
+    auto prefetch = [&](int64_t k) __attribute__((always_inline)) {
         if (stream) {
             const int64_t unit = k / kColumnsPerUnit, units = kPrefetchColumns / kColumnsPerUnit;
             if (unit_stride == NG * group_step) {  // the run's units side by side: one stream (a whole band)
