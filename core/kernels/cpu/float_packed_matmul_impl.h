@@ -38,8 +38,9 @@ struct GroupRun {
 };
 
 // The product of NX activation rows and a run of NG groups over one chunk of kc columns (xt and run.first point at
-// its first column), into y (rows of ldy floats), added to y when `accumulate`. When `stream` (the run's weights
-// come from memory, read once in order), the lines ahead along the run are prefetched.
+// its first column), into y (rows of ldy floats), added to y when `accumulate`. When kStream (the run's weights
+// come from memory, read once in order), the lines ahead along the run are prefetched; a compile-time choice, so
+// prefill's tiles (weights from cache) carry no prefetch code in their loops.
 //
 // Activations are tiled: per column k, the tile's SX rows' values side by side (F32: xt[k * SX + i]); with BF16
 // pairs (kBf16Dot), per column pair p the rows' pairs (xt[p * SX + i]) and one vdpbf16ps per pair. SX is 1 for
@@ -47,9 +48,9 @@ struct GroupRun {
 // batch's last tile holds fewer, and padding rows would cost as much as real ones). Every accumulator acc[i][g]
 // takes its columns one by one, in order, starting from zero: the operations that make row i's result do not depend
 // on NX, SX, NG, the layout, the ISA or the other rows, so a request's tokens are the same alone and in any batch.
-template <class G, llmatc_dtype D, bool kBf16Dot, int NX, int NG, int SX>
+template <class G, llmatc_dtype D, bool kBf16Dot, int NX, int NG, int SX, bool kStream>
 void chunk_tile(const void* xt_raw, int64_t kc, const GroupRun& run, float* y, int64_t ldy, int valid_x,
-                int valid_last, bool accumulate, bool stream) {
+                int valid_last, bool accumulate) {
     typename G::Group acc[NX][NG];
     for (int i = 0; i < NX; ++i)
         for (int g = 0; g < NG; ++g) acc[i][g] = G::zero();
@@ -61,7 +62,7 @@ void chunk_tile(const void* xt_raw, int64_t kc, const GroupRun& run, float* y, i
     constexpr int64_t kColumnsPerUnit = float_packed_unit_columns(D);
     // always_inline: left a call of its own, GCC dropped it (stream_prefetch.h), and the GEMV ran unprefetched.
     auto prefetch = [&](int64_t k) __attribute__((always_inline)) {
-        if (stream) {
+        if constexpr (kStream) {
             const int64_t unit = k / kColumnsPerUnit, units = kPrefetchColumns / kColumnsPerUnit;
             if (unit_stride == NG * group_step) {  // the run's units side by side: one stream (a whole band)
                 prefetch_stream(chunk + unit * unit_stride, units * unit_stride);
@@ -187,8 +188,8 @@ void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_
             for (int64_t k0 = 0; k0 < K; k0 += kKChunk) {
                 const int64_t kc = std::min(kKChunk, K - k0);
                 with_count<G::kGemvGroups>(groups, [&](auto ng) {
-                    chunk_tile<G, D, kBf16Dot, 1, decltype(ng)::value, 1>(
-                        tile_chunk(1, 0, k0), kc, at_chunk(run, k0), p.y + r, p.rows, 1, valid_last, k0 > 0, true);
+                    chunk_tile<G, D, kBf16Dot, 1, decltype(ng)::value, 1, true>(
+                        tile_chunk(1, 0, k0), kc, at_chunk(run, k0), p.y + r, p.rows, 1, valid_last, k0 > 0);
                 });
             }
         });
@@ -210,8 +211,13 @@ void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_
             const void* xt = static_cast<const uint32_t*>(tile_chunk(NX, t, k0)) + i0;
             with_count<kStepGroups>(groups, [&](auto ng) {
                 with_count<kStepRows>(valid_x, [&](auto nx) {
-                    chunk_tile<G, D, kBf16Dot, decltype(nx)::value, decltype(ng)::value, NX>(
-                        xt, kc, chunk, y, p.rows, valid_x, valid_last, k0 > 0, stream && i0 == 0);
+                    constexpr int kNx = decltype(nx)::value, kNg = decltype(ng)::value;
+                    if (stream && i0 == 0)
+                        chunk_tile<G, D, kBf16Dot, kNx, kNg, NX, true>(xt, kc, chunk, y, p.rows, valid_x, valid_last,
+                                                                      k0 > 0);
+                    else
+                        chunk_tile<G, D, kBf16Dot, kNx, kNg, NX, false>(xt, kc, chunk, y, p.rows, valid_x,
+                                                                       valid_last, k0 > 0);
                 });
             });
         }
