@@ -2,7 +2,8 @@
 // (float_packed.h), written once over a "group traits" type and instantiated by the AVX2 and AVX-512 translation
 // units (compiled with their flags). Include only from isa_<level>_float_packed.cpp.
 //
-// Outer-product register tiles over tiled activations: for prefill G::kStepRows* rows x G::kStepGroups* groups, for
+// Outer-product register tiles over tiled activations: for prefill G::kStepRows* rows x G::kStepGroups* groups (F16
+// with G::kF16PrefillViaF32: 8 rows x 1 group of weights converted to F32 once per block), for
 // decode's streaming GEMV 1 row x G::kGemvGroups groups (the same per-row arithmetic, so batching never changes a
 // result; and the same on every ISA, as each row's sum takes its columns in the same order and chunks).
 //
@@ -12,7 +13,8 @@
 //   store(acc, out, valid rows, accumulate); for kBf16Dot also Bf16Pairs, load_pairs(unit), broadcast_pair(uint32_t)
 //   and dot_bf16(acc, x pairs, weight pairs) (vdpbf16ps);
 //   the tile shapes kGemvGroups, kStepRowsF16/kStepGroupsF16, kStepRowsBf16/kStepGroupsBf16 (at most
-//   kActTileRows rows); kAdvanceUnitPointer (how a step addresses its units, see chunk_tile).
+//   kActTileRows rows); kAdvanceUnitPointer (how a step addresses its units, see chunk_tile); kF16PrefillViaF32,
+//   and where it is true load_f32(unit) (16 floats, 64-byte aligned) and f16_to_f32(unit, out) (convert_f16_chunk).
 #pragma once
 
 #include <algorithm>
@@ -28,6 +30,11 @@ namespace llmatc::cpu::float_packed_impl {
 
 // Columns per prefetch step of the GEMV (F16: 256 bytes of each group, 4 cache lines).
 constexpr int64_t kPrefetchColumns = 8;
+
+// A unit of D's packed layout (float_packed.h), or for F32 of an F16 chunk converted (convert_f16_chunk): 16 floats,
+// one column of a group, 64 bytes.
+constexpr int64_t unit_bytes(llmatc_dtype d) { return d == LLMATC_DTYPE_F32 ? 64 : float_packed_unit_bytes(d); }
+constexpr int64_t unit_columns(llmatc_dtype d) { return d == LLMATC_DTYPE_F32 ? 1 : float_packed_unit_columns(d); }
 
 // Where a run of consecutive groups of one band lives (float_packed.h): group g of the run starts at
 // first + g * group_step, and each group's units are unit_stride bytes apart.
@@ -55,11 +62,11 @@ void chunk_tile(const void* xt_raw, int64_t kc, const GroupRun& run, float* y, i
     for (int i = 0; i < NX; ++i)
         for (int g = 0; g < NG; ++g) acc[i][g] = G::zero();
     const uint8_t* chunk = run.first;
-    constexpr int64_t kUnit = float_packed_unit_bytes(D);
+    constexpr int64_t kUnit = unit_bytes(D);
     // An F16 run's groups are a unit apart (float_packed.h's bands): with kAdvanceUnitPointer, a constant.
     const int64_t group_step = G::kAdvanceUnitPointer && D == LLMATC_DTYPE_F16 ? kUnit : run.group_step;
     const int64_t unit_stride = run.unit_stride;
-    constexpr int64_t kColumnsPerUnit = float_packed_unit_columns(D);
+    constexpr int64_t kColumnsPerUnit = unit_columns(D);
     // always_inline: left a call of its own, GCC dropped it (stream_prefetch.h), and the GEMV ran unprefetched.
     auto prefetch = [&](int64_t k) __attribute__((always_inline)) {
         if constexpr (kStream) {
@@ -103,6 +110,8 @@ void chunk_tile(const void* xt_raw, int64_t kc, const GroupRun& run, float* y, i
                                           : chunk + g * group_step + (k / kColumnsPerUnit) * unit_stride;
                 if constexpr (D == LLMATC_DTYPE_F16)
                     lo[g] = G::load_f16(unit);
+                else if constexpr (D == LLMATC_DTYPE_F32)
+                    lo[g] = G::load_f32(unit);
                 else
                     G::load_bf16(unit, lo[g], hi[g]);
             }
@@ -145,6 +154,22 @@ constexpr int64_t kKChunk = 256;
 // A block of activation tiles at most this large (bytes) is computed run by run (every chunk of a run, then the next
 // run) rather than chunk by chunk: it stays in L2 whole while the weights stream past once, in order.
 constexpr int64_t kRunMajorActivationBytes = 384 << 10;
+
+// F16 prefill with G::kF16PrefillViaF32: each run's chunk (up to a band's 4 groups x kKChunk columns) is converted to
+// F32 once per block of tiles, into out[g * kKChunk * 16 + k * 16 + row]: group after group, a column's 16 rows in one
+// unit. The tiles then take their weights without a conversion each (vcvtph2ps shares ports with the FMAs: a 4-row x
+// 4-group F16 step spent a third of its issue slots converting), on 8 rows x 1 group (kernels-bench GEMM, n = 128,
+// 2 threads, virtualised Xeon: ~181 -> ~225 GFLOP/s; 8 rows x 2 groups ~205, its 32 KiB of weights crowding L1).
+// The conversion is exact, so each row's sums are the same operations as the F16 GEMV's. The chunk comes from memory
+// (once per block), so the lines ahead are prefetched as it is read.
+template <class G>
+void convert_f16_chunk(const GroupRun& run, int groups, int64_t kc, float* out) {
+    for (int64_t k = 0; k < kc; ++k) {
+        prefetch_stream(run.first + k * run.unit_stride, run.unit_stride);
+        for (int g = 0; g < groups; ++g)
+            G::f16_to_f32(run.first + g * run.group_step + k * run.unit_stride, out + (g * kKChunk + k) * 16);
+    }
+}
 
 // matmul_rows for a packed F16 / BF16 weight: output columns [row_begin, row_end), row_begin on a group boundary.
 template <class G, llmatc_dtype D, bool kBf16Dot>
@@ -237,6 +262,30 @@ void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_
                     for (int64_t t = t0; t < t1; ++t) tile_steps(t, k0, kc, chunk, r, groups, valid_last, t == t0);
                 }
             });
+            continue;
+        }
+        if constexpr (D == LLMATC_DTYPE_F16 && G::kF16PrefillViaF32) {
+            // Many rows (prefill), F16 converted once per block (convert_f16_chunk): a chunk of columns, then the
+            // runs (bands), then each of the band's groups (16 KiB of F32, kept in L1) over the block's tiles.
+            alignas(64) float converted[kF16BandGroups * kKChunk * 16];
+            for (int64_t k0 = 0; k0 < K; k0 += kKChunk) {
+                const int64_t kc = std::min(kKChunk, K - k0);
+                for_each_run(int(kF16BandGroups), [&](int64_t r, const GroupRun& run, int groups, int valid_last) {
+                    convert_f16_chunk<G>(at_chunk(run, k0), groups, kc, converted);
+                    for (int g = 0; g < groups; ++g) {
+                        const GroupRun group{reinterpret_cast<const uint8_t*>(converted + g * kKChunk * 16), 0, 64};
+                        const int valid_rows = g == groups - 1 ? valid_last : 16;
+                        for (int64_t t = t0; t < t1; ++t) {
+                            float* y = p.y + t * NX * p.rows + r + g * kFloatPackRows;
+                            const int valid_x = int(std::min<int64_t>(NX, p.n - t * NX));
+                            with_count<NX>(valid_x, [&](auto nx) {
+                                chunk_tile<G, LLMATC_DTYPE_F32, false, decltype(nx)::value, 1, NX, false>(
+                                    tile_chunk(NX, t, k0), kc, group, y, p.rows, valid_x, valid_rows, k0 > 0);
+                            });
+                        }
+                    }
+                });
+            }
             continue;
         }
         // Many rows (prefill): a chunk of columns, then the runs of groups, then the tiles. The block's x chunk

@@ -28,6 +28,8 @@ struct Avx2Group {
 
     // One pointer per column, advanced (float_packed_matmul_impl.h's chunk_tile).
     static constexpr bool kAdvanceUnitPointer = true;
+    // F16 prefill converts each unit in its step (16 ymm registers leave no room for an 8-row x 2-group F32 tile).
+    static constexpr bool kF16PrefillViaF32 = false;
 
     static Group zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
     static Scalar broadcast(float x) { return _mm256_set1_ps(x); }

@@ -31,12 +31,16 @@ struct Avx512Group {
 
     // Each step's address from its column (float_packed_matmul_impl.h's chunk_tile).
     static constexpr bool kAdvanceUnitPointer = false;
+    // F16 prefill converts each chunk to F32 once per block and runs 8 rows x 2 groups on it (convert_f16_chunk).
+    static constexpr bool kF16PrefillViaF32 = true;
 
     static Group zero() { return _mm512_setzero_ps(); }
     static Scalar broadcast(float x) { return _mm512_set1_ps(x); }
     static Group load_f16(const uint8_t* unit) {
         return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(unit)));
     }
+    static Group load_f32(const uint8_t* unit) { return _mm512_load_ps(reinterpret_cast<const float*>(unit)); }
+    static void f16_to_f32(const uint8_t* unit, float* out) { _mm512_store_ps(out, load_f16(unit)); }
     static void load_bf16(const uint8_t* unit, Group& lo, Group& hi) {
         const __m512i pairs = _mm512_loadu_si512(unit);
         lo = _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
