@@ -28,7 +28,7 @@ struct Avx2Group {
 
     // One pointer per column, advanced (float_packed_matmul_impl.h's chunk_tile).
     static constexpr bool kAdvanceUnitPointer = true;
-    // F16 prefill converts each unit in its step (16 ymm registers leave no room for an 8-row x 2-group F32 tile).
+    // F16 prefill converts each unit in its step (an 8-row x 1-group F32 tile would take all 16 ymm registers).
     static constexpr bool kF16PrefillViaF32 = false;
 
     static Group zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }

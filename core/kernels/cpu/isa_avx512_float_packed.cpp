@@ -31,7 +31,7 @@ struct Avx512Group {
 
     // Each step's address from its column (float_packed_matmul_impl.h's chunk_tile).
     static constexpr bool kAdvanceUnitPointer = false;
-    // F16 prefill converts each chunk to F32 once per block and runs 8 rows x 2 groups on it (convert_f16_chunk).
+    // F16 prefill converts each chunk to F32 once per block and runs 8 rows x 1 group on it (convert_f16_chunk).
     static constexpr bool kF16PrefillViaF32 = true;
 
     static Group zero() { return _mm512_setzero_ps(); }
