@@ -1,5 +1,6 @@
 // benchmarks/kernels/kernels_bench.cpp — micro-benchmark of the CPU kernels: GEMV bandwidth per weight dtype and
-// GEMM throughput, next to this machine's measured memory read bandwidth (interleaved rounds, medians), as JSON.
+// GEMM throughput, next to this machine's measured memory read bandwidth (interleaved rounds, medians), and the
+// sample op's time per logits row, as JSON.
 //
 // Usage: llmatc-kernels-bench [--threads N] [--rounds R] [--isa scalar|avx2|avx2-vnni|avx512-novnni|avx512]
 //                             [--dtypes F16,Q4_0,...]
@@ -284,9 +285,36 @@ int main(int argc, char** argv) {
     const int64_t gemm_n = 128;
     std::vector<float> x(size_t(gemm_n) * 5632), y(size_t(gemm_n) * 5632);
     for (auto& v : x) v = dist(rng);
+    // The sample op on 16 logits rows of Llama's vocabulary (logits of std 3), greedy and at temperature 0.8 with
+    // top_p 0.95, each with the chosen token's logprob: the engine thread's per-step work after the forward pass.
+    const int32_t sample_vocab = 32000, sample_rows = 16;
+    std::vector<float> sample_logits(size_t(sample_vocab) * sample_rows);
+    std::normal_distribution<float> logit_dist(0.0f, 3.0f);
+    for (auto& v : sample_logits) v = logit_dist(rng);
+    std::vector<int32_t> sample_tokens(sample_rows);
+    std::vector<float> sample_logprobs(sample_rows);
+    auto sample_params = [&](float temperature) {
+        llmatc_sample_params p{};
+        p.struct_size = sizeof(p);
+        p.abi_version = LLMATC_ABI_VERSION;
+        p.temperature = temperature;
+        p.top_p = temperature == 0.0f ? 1.0f : 0.95f;
+        p.u = 0.5;
+        return std::vector<llmatc_sample_params>(sample_rows, p);
+    };
+    const auto greedy_params = sample_params(0.0f), sampled_params = sample_params(0.8f);
+    std::vector<double> sample_greedy_us, sample_sampled_us;
+    auto time_sample = [&](const std::vector<llmatc_sample_params>& params, std::vector<double>& out) {
+        const auto start = Clock::now();
+        k->sample(k->ctx, sample_logits.data(), sample_rows, sample_vocab, params.data(), sample_tokens.data(),
+                  sample_logprobs.data());
+        out.push_back(seconds_since(start) * 1e6 / sample_rows);
+    };
     std::vector<double> bandwidth;
     for (int round = 0; round < rounds; ++round) {
         bandwidth.push_back(measure_read_bandwidth(bandwidth_pool, big));
+        time_sample(greedy_params, sample_greedy_us);
+        time_sample(sampled_params, sample_sampled_us);
         for (Case& c : cases) {
             // GEMV: one pass over every copy (each weight byte read once, as in decode); in cache, 16 passes over one
             // copy after a warm-up pass.
@@ -331,6 +359,9 @@ int main(int argc, char** argv) {
     std::printf("  \"memory_read_gbps\": {\"median\": %.2f, \"min\": %.2f, \"max\": %.2f},\n", bw,
                 *std::min_element(bandwidth.begin(), bandwidth.end()),
                 *std::max_element(bandwidth.begin(), bandwidth.end()));
+    std::printf("  \"sample_us_per_row\": {\"vocab\": %d, \"greedy_with_logprob\": %.1f, "
+                "\"temperature_top_p_with_logprob\": %.1f},\n",
+                sample_vocab, median(sample_greedy_us), median(sample_sampled_us));
     std::printf("  \"matmul\": [\n");
     for (size_t i = 0; i < cases.size(); ++i) {
         const Case& c = cases[i];

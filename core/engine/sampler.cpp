@@ -7,31 +7,26 @@
 #include <numeric>
 #include <unordered_map>
 
+#include "kernels/cpu/logits_reductions.h"
 #include "kernels/cpu/token_choice.h"
 
 namespace llmatc::engine {
 
 namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-
-int32_t argmax(std::span<const float> x) {
-    int32_t best = 0;
-    for (int32_t i = 1; i < static_cast<int32_t>(x.size()); ++i)
-        if (x[i] > x[best]) best = i;
-    return best;
-}
 }  // namespace
 
 double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
 void log_softmax(std::span<const float> logits, std::vector<float>& out) {
     out.resize(logits.size());
-    float max = kNegInf;
-    for (float v : logits) max = std::max(max, v);
-    double sum = 0.0;
-    for (float v : logits) sum += std::exp(static_cast<double>(v) - max);
-    const double log_sum = std::log(sum) + max;
+    const double log_sum = cpu::log_sum_exp(logits.data(), static_cast<int64_t>(logits.size()));
     for (size_t i = 0; i < logits.size(); ++i) out[i] = static_cast<float>(logits[i] - log_sum);
+}
+
+float chosen_logprob(std::span<const float> logits, int32_t token) {
+    const double log_sum = cpu::log_sum_exp(logits.data(), static_cast<int64_t>(logits.size()));
+    return static_cast<float>(logits[static_cast<size_t>(token)] - log_sum);
 }
 
 std::vector<llmatc_token_logprob> top_logprobs(std::span<const float> logprobs, int32_t k) {
@@ -76,7 +71,7 @@ SampleResult sample_token(std::span<const float> logits, const SamplingParams& p
 
     SampleResult result;
     if (params.greedy()) {
-        result.token = argmax(x);
+        result.token = cpu::row_argmax(x.data(), static_cast<int64_t>(x.size()));
     } else {
         // The CPU backend's draw (candidates best first, lowest id on ties), so the host and the backend's sample
         // slot choose alike for the same u.
@@ -86,10 +81,14 @@ SampleResult sample_token(std::span<const float> logits, const SamplingParams& p
                                          scratch);
     }
 
-    std::vector<float> lp;
-    log_softmax(logits, lp);
-    result.logprob = lp[result.token];
-    result.top = top_logprobs(lp, n_top);
+    if (n_top > 0) {
+        std::vector<float> lp;
+        log_softmax(logits, lp);
+        result.logprob = lp[result.token];
+        result.top = top_logprobs(lp, n_top);
+    } else {
+        result.logprob = chosen_logprob(logits, result.token);
+    }
     return result;
 }
 

@@ -31,8 +31,12 @@ SampleResult sample_token(std::span<const float> logits, const SamplingParams& p
                           std::span<const int32_t> prompt_tokens, std::span<const int32_t> output_tokens,
                           std::span<const int32_t> masked_ids, int32_t n_top, std::mt19937_64& rng);
 
-// log_softmax of `logits` into `out` (resized).
+// log_softmax of `logits` into `out` (resized): logits[i] - cpu::log_sum_exp(logits), rounded to float.
 void log_softmax(std::span<const float> logits, std::vector<float>& out);
+
+// log_softmax(logits)[token] alone, the same bits as log_softmax's entry (the CPU backend's sample op computes it
+// the same way).
+float chosen_logprob(std::span<const float> logits, int32_t token);
 
 // The `k` largest entries of `logprobs` as (id, logprob), best first, lowest id first on ties.
 std::vector<llmatc_token_logprob> top_logprobs(std::span<const float> logprobs, int32_t k);

@@ -3,10 +3,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/logits_reductions.h"
 #include "kernels/cpu/token_choice.h"
 #include "util/error.h"
 
@@ -14,27 +14,13 @@ namespace llmatc::cpu {
 
 namespace {
 
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-
 [[noreturn]] void bad_argument(const std::string& what) {
     throw Error(LLMATC_ERR_INVALID_ARGUMENT, "cpu backend: sample: " + what);
 }
 
-int32_t argmax(const float* x, int32_t n) {
-    int32_t best = 0;
-    for (int32_t i = 1; i < n; ++i)
-        if (x[i] > x[best]) best = i;
-    return best;
-}
-
-// log_softmax(row)[token], computed as the engine's log_softmax does (float max, double sum).
+// log_softmax(row)[token], computed as the engine's log_softmax does (through log_sum_exp).
 float chosen_logprob(const float* row, int32_t vocab, int32_t token) {
-    float max = kNegInf;
-    for (int32_t i = 0; i < vocab; ++i) max = std::max(max, row[i]);
-    double sum = 0.0;
-    for (int32_t i = 0; i < vocab; ++i) sum += std::exp(static_cast<double>(row[i]) - max);
-    const double log_sum = std::log(sum) + max;
-    return static_cast<float>(row[token] - log_sum);
+    return static_cast<float>(row[token] - log_sum_exp(row, vocab));
 }
 
 void check_params(const llmatc_sample_params& p, int64_t row) {
@@ -76,7 +62,7 @@ void op_sample(const float* logits, int64_t n_rows, int32_t vocab, const llmatc_
                                                                         static_cast<size_t>(r) * stride);
         check_params(p, r);
         const float* row = logits + r * int64_t(vocab);
-        const int32_t token = p.temperature == 0.0f ? argmax(row, vocab) : sample_row(row, vocab, p, x, scratch);
+        const int32_t token = p.temperature == 0.0f ? row_argmax(row, vocab) : sample_row(row, vocab, p, x, scratch);
         out_tokens[r] = token;
         if (out_logprobs) out_logprobs[r] = chosen_logprob(row, vocab, token);
     }

@@ -47,7 +47,6 @@ def prefetches_per_object(objdump: str, archive: str) -> dict:
 
 def main() -> int:
     if len(sys.argv) < 4:
-        print(__doc__ or "", file=sys.stderr)
         print("usage: check_prefetch_emitted.py OBJDUMP SOURCE_DIR ARCHIVE...", file=sys.stderr)
         return 2
     objdump, source_dir, archives = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3:]
