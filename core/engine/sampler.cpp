@@ -24,11 +24,6 @@ void log_softmax(std::span<const float> logits, std::vector<float>& out) {
     for (size_t i = 0; i < logits.size(); ++i) out[i] = static_cast<float>(logits[i] - log_sum);
 }
 
-float chosen_logprob(std::span<const float> logits, int32_t token) {
-    const double log_sum = cpu::log_sum_exp(logits.data(), static_cast<int64_t>(logits.size()));
-    return static_cast<float>(logits[static_cast<size_t>(token)] - log_sum);
-}
-
 std::vector<llmatc_token_logprob> top_logprobs(std::span<const float> logprobs, int32_t k) {
     std::vector<llmatc_token_logprob> top;
     if (k <= 0) return top;
@@ -87,7 +82,7 @@ SampleResult sample_token(std::span<const float> logits, const SamplingParams& p
         result.logprob = lp[result.token];
         result.top = top_logprobs(lp, n_top);
     } else {
-        result.logprob = chosen_logprob(logits, result.token);
+        result.logprob = cpu::token_logprob(logits.data(), static_cast<int64_t>(logits.size()), result.token);
     }
     return result;
 }

@@ -34,10 +34,6 @@ SampleResult sample_token(std::span<const float> logits, const SamplingParams& p
 // log_softmax of `logits` into `out` (resized): logits[i] - cpu::log_sum_exp(logits), rounded to float.
 void log_softmax(std::span<const float> logits, std::vector<float>& out);
 
-// log_softmax(logits)[token] alone, the same bits as log_softmax's entry (the CPU backend's sample op computes it
-// the same way).
-float chosen_logprob(std::span<const float> logits, int32_t token);
-
 // The `k` largest entries of `logprobs` as (id, logprob), best first, lowest id first on ties.
 std::vector<llmatc_token_logprob> top_logprobs(std::span<const float> logprobs, int32_t k);
 

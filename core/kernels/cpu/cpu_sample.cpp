@@ -18,11 +18,6 @@ namespace {
     throw Error(LLMATC_ERR_INVALID_ARGUMENT, "cpu backend: sample: " + what);
 }
 
-// log_softmax(row)[token], computed as the engine's log_softmax does (through log_sum_exp).
-float chosen_logprob(const float* row, int32_t vocab, int32_t token) {
-    return static_cast<float>(row[token] - log_sum_exp(row, vocab));
-}
-
 void check_params(const llmatc_sample_params& p, int64_t row) {
     const std::string where = "params[" + std::to_string(row) + "].";
     if (!(p.temperature >= 0.0f) || std::isinf(p.temperature))
@@ -64,7 +59,7 @@ void op_sample(const float* logits, int64_t n_rows, int32_t vocab, const llmatc_
         const float* row = logits + r * int64_t(vocab);
         const int32_t token = p.temperature == 0.0f ? row_argmax(row, vocab) : sample_row(row, vocab, p, x, scratch);
         out_tokens[r] = token;
-        if (out_logprobs) out_logprobs[r] = chosen_logprob(row, vocab, token);
+        if (out_logprobs) out_logprobs[r] = token_logprob(row, vocab, token);
     }
 }
 

@@ -148,6 +148,10 @@ LLMATC_AVX2 int32_t row_argmax_avx2(const float* x, int64_t n) {
 
 }  // namespace
 
+float token_logprob(const float* x, int64_t n, int32_t token) {
+    return static_cast<float>(x[token] - log_sum_exp(x, n));
+}
+
 int32_t row_argmax_at(Isa isa, const float* x, int64_t n) {
 #if defined(LLMATC_X86_KERNELS)
     switch (isa) {

@@ -20,6 +20,10 @@ double log_sum_exp(const float* x, int64_t n);
 // another, scalar a double-precision std::exp loop. For tests, which check each against a long-double reference.
 double log_sum_exp_at(Isa isa, const float* x, int64_t n);
 
+// log_softmax(x)[token]: x[token] - log_sum_exp(x, n), rounded to float (the engine's log_softmax gives each entry
+// the same way, so the two agree bitwise).
+float token_logprob(const float* x, int64_t n, int32_t token);
+
 // The index of the largest of n > 0 floats, the lowest on ties: exactly the loop `if (x[i] > x[best]) best = i`
 // from best = 0 (NaN entries never win; a NaN at 0 gives 0). Exact, so every level gives the same index.
 int32_t row_argmax(const float* x, int64_t n);
