@@ -268,19 +268,25 @@ void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_
             // Many rows (prefill), F16 converted once per block (convert_f16_chunk): a chunk of columns, then the
             // runs (bands), then each of the band's groups (16 KiB of F32, kept in L1) over the block's tiles.
             alignas(64) float converted[kF16BandGroups * kKChunk * 16];
+            const int converted_groups = G::f16_converted_groups();
             for (int64_t k0 = 0; k0 < K; k0 += kKChunk) {
                 const int64_t kc = std::min(kKChunk, K - k0);
                 for_each_run(int(kF16BandGroups), [&](int64_t r, const GroupRun& run, int groups, int valid_last) {
                     convert_f16_chunk<G>(at_chunk(run, k0), groups, kc, converted);
-                    for (int g = 0; g < groups; ++g) {
-                        const GroupRun group{reinterpret_cast<const uint8_t*>(converted + g * kKChunk * 16), 0, 64};
-                        const int valid_rows = g == groups - 1 ? valid_last : 16;
+                    for (int g = 0; g < groups; g += converted_groups) {
+                        const int ng = std::min(converted_groups, groups - g);
+                        const GroupRun part{reinterpret_cast<const uint8_t*>(converted + g * kKChunk * 16),
+                                            kKChunk * 16 * 4, 64};
+                        const int valid_rows = g + ng == groups ? valid_last : 16;
                         for (int64_t t = t0; t < t1; ++t) {
                             float* y = p.y + t * NX * p.rows + r + g * kFloatPackRows;
                             const int valid_x = int(std::min<int64_t>(NX, p.n - t * NX));
-                            with_count<NX>(valid_x, [&](auto nx) {
-                                chunk_tile<G, LLMATC_DTYPE_F32, false, decltype(nx)::value, 1, NX, false>(
-                                    tile_chunk(NX, t, k0), kc, group, y, p.rows, valid_x, valid_rows, k0 > 0);
+                            with_count<G::kF16ConvertedGroupsMax>(ng, [&](auto ngc) {
+                                with_count<NX>(valid_x, [&](auto nx) {
+                                    chunk_tile<G, LLMATC_DTYPE_F32, false, decltype(nx)::value,
+                                               decltype(ngc)::value, NX, false>(
+                                        tile_chunk(NX, t, k0), kc, part, y, p.rows, valid_x, valid_rows, k0 > 0);
+                                });
                             });
                         }
                     }

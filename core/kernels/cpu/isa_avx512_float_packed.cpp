@@ -1,8 +1,10 @@
 // core/kernels/cpu/isa_avx512_float_packed.cpp — AVX-512 matmul for F16 / BF16 weights in the 16-row interleaved
 // layout (float_packed.h): float_packed_matmul_impl.h's tiles with one zmm per 16-row group, for prefill 8 rows x 2
-// groups (BF16) or 4 rows x an F16 band's 4 groups, and vdpbf16ps for BF16 weights with BF16 activations. Compiled
-// with AVX-512 (+BF16) flags; called only on such CPUs (the BF16 dot product only where the CPU has AVX512-BF16).
+// groups (BF16), 8 rows x 1 or 2 groups of F16 converted to F32 (f16_two_group_tiles), for batched decode 4 rows x an
+// F16 band's 4 groups, and vdpbf16ps for BF16 weights with BF16 activations. Compiled with AVX-512 (+BF16) flags;
+// called only on such CPUs (the BF16 dot product only where the CPU has AVX512-BF16).
 #include <immintrin.h>
+#include <unistd.h>
 
 #include "kernels/cpu/float_packed_matmul_impl.h"
 #include "kernels/cpu/isa_avx512_quant.h"
@@ -10,6 +12,17 @@
 namespace llmatc::cpu {
 
 namespace {
+
+// Whether F16 prefill's tiles over the converted chunk (convert_f16_chunk) take 2 groups rather than 1: on AMD CPUs
+// with a 48 KiB L1 (Zen 5). Each FMA of an 8-row tile broadcasts its activation from memory, and Zen 5 issues two
+// such loads a cycle next to its two 512-bit FMAs, so 8 rows x 1 group (9 loads per 8 FMAs) stalls on loads where
+// 8 x 2 (10 per 16) does not; its 32 KiB of weights fit that L1. kernels-bench GEMM n = 128, in cache, 2 threads,
+// EPYC (family 1Ah), medians of 6 interleaved runs: 8 x 1 ~265, 8 x 2 ~325 GFLOP/s. On a virtualised Xeon (three
+// load ports, 48 KiB L1) 8 x 1 measured ~225 and 8 x 2 ~205; Zen 4 has a 32 KiB L1, which 8 x 2's weights would fill.
+bool f16_two_group_tiles() {
+    __builtin_cpu_init();
+    return __builtin_cpu_is("amd") && sysconf(_SC_LEVEL1_DCACHE_SIZE) >= (48 << 10);
+}
 
 inline __mmask16 row_mask(int valid) { return valid >= 16 ? __mmask16(0xffff) : __mmask16((1u << valid) - 1); }
 
@@ -31,8 +44,14 @@ struct Avx512Group {
 
     // Each step's address from its column (float_packed_matmul_impl.h's chunk_tile).
     static constexpr bool kAdvanceUnitPointer = false;
-    // F16 prefill converts each chunk to F32 once per block and runs 8 rows x 1 group on it (convert_f16_chunk).
+    // F16 prefill converts each chunk to F32 once per block and runs 8 rows x 1 or 2 groups on it
+    // (convert_f16_chunk; f16_converted_groups() of at most kF16ConvertedGroupsMax).
     static constexpr bool kF16PrefillViaF32 = true;
+    static constexpr int kF16ConvertedGroupsMax = 2;
+    static int f16_converted_groups() {
+        static const int groups = f16_two_group_tiles() ? 2 : 1;
+        return groups;
+    }
 
     static Group zero() { return _mm512_setzero_ps(); }
     static Scalar broadcast(float x) { return _mm512_set1_ps(x); }
