@@ -3,7 +3,7 @@
 // units (compiled with their flags). Include only from isa_<level>_float_packed.cpp.
 //
 // Outer-product register tiles over tiled activations: for prefill G::kStepRows* rows x G::kStepGroups* groups (F16
-// with G::kF16PrefillViaF32: 8 rows x 1 group of weights converted to F32 once per block), for
+// with G::kF16PrefillViaF32: 8 rows x 1 or 2 groups of weights converted to F32 once per block), for
 // decode's streaming GEMV 1 row x G::kGemvGroups groups (the same per-row arithmetic, so batching never changes a
 // result; and the same on every ISA, as each row's sum takes its columns in the same order and chunks).
 //
@@ -14,7 +14,8 @@
 //   and dot_bf16(acc, x pairs, weight pairs) (vdpbf16ps);
 //   the tile shapes kGemvGroups, kStepRowsF16/kStepGroupsF16, kStepRowsBf16/kStepGroupsBf16 (at most
 //   kActTileRows rows); kAdvanceUnitPointer (how a step addresses its units, see chunk_tile); kF16PrefillViaF32,
-//   and where it is true load_f32(unit) (16 floats, 64-byte aligned) and f16_to_f32(unit, out) (convert_f16_chunk).
+//   and where it is true load_f32(unit) (16 floats, 64-byte aligned), f16_to_f32(unit, out) (convert_f16_chunk) and
+//   f16_converted_groups() (groups per tile over the converted chunk, 1 or 2, at most kF16ConvertedGroupsMax).
 #pragma once
 
 #include <algorithm>
@@ -158,8 +159,9 @@ constexpr int64_t kRunMajorActivationBytes = 384 << 10;
 // F16 prefill with G::kF16PrefillViaF32: each run's chunk (up to a band's 4 groups x kKChunk columns) is converted to
 // F32 once per block of tiles, into out[g * kKChunk * 16 + k * 16 + row]: group after group, a column's 16 rows in one
 // unit. The tiles then take their weights without a conversion each (vcvtph2ps shares ports with the FMAs: a 4-row x
-// 4-group F16 step spent a third of its issue slots converting), on 8 rows x 1 group (kernels-bench GEMM, n = 128,
-// 2 threads, virtualised Xeon: ~181 -> ~225 GFLOP/s; 8 rows x 2 groups ~205, its 32 KiB of weights crowding L1).
+// 4-group F16 step spent a third of its issue slots converting), on 8 rows x G::f16_converted_groups() groups
+// (kernels-bench GEMM, n = 128, 2 threads, virtualised Xeon, 8 x 1: ~181 -> ~225 GFLOP/s; 8 x 2 ~205 there, its
+// 32 KiB of weights crowding L1; on Zen 5, 8 x 2 is faster: isa_avx512_float_packed.cpp).
 // The conversion is exact, so each row's sums are the same operations as the F16 GEMV's. The chunk comes from memory
 // (once per block), so the lines ahead are prefetched as it is read.
 template <class G>
@@ -266,7 +268,8 @@ void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_
         }
         if constexpr (D == LLMATC_DTYPE_F16 && G::kF16PrefillViaF32) {
             // Many rows (prefill), F16 converted once per block (convert_f16_chunk): a chunk of columns, then the
-            // runs (bands), then each of the band's groups (16 KiB of F32, kept in L1) over the block's tiles.
+            // runs (bands), then each of the band's groups or pairs of groups (16 or 32 KiB of F32, kept in L1) over
+            // the block's tiles.
             alignas(64) float converted[kF16BandGroups * kKChunk * 16];
             const int converted_groups = G::f16_converted_groups();
             for (int64_t k0 = 0; k0 < K; k0 += kKChunk) {

@@ -1,4 +1,5 @@
-// core/kernels/cpu/logits_reductions.cpp — log(sum exp(x)) over a logits row, vectorised for AVX-512 and AVX2.
+// core/kernels/cpu/logits_reductions.cpp — argmax and log(sum exp(x)) over a logits row, vectorised for AVX-512 and
+// AVX2 (target attributes: this file is built with the baseline flags).
 #include "kernels/cpu/logits_reductions.h"
 
 #include <algorithm>

@@ -1,5 +1,6 @@
-// core/kernels/cpu/logits_reductions.h — log(sum exp(x)) over a logits row: the one routine behind every log-probability
-// (the engine's host sampler and prompt logprobs, the CPU backend's sample op), so they give the same bits.
+// core/kernels/cpu/logits_reductions.h — whole-row reductions over a logits row, vectorised: the greedy token
+// (row_argmax) and log(sum exp(x)), the one routine behind every log-probability (the engine's host sampler and
+// prompt logprobs, the CPU backend's sample op), so they give the same bits.
 #pragma once
 
 #include <cstdint>
