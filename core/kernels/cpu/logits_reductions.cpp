@@ -43,16 +43,41 @@ int32_t row_argmax_scalar(const float* x, int64_t n) {
 #define LLMATC_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
 #define LLMATC_AVX2 __attribute__((target("avx2,fma,f16c")))
 
+// The vector loops' end: their lane sums added in lane order, then log(sum) + max.
+double log_of_lane_sums(const double* lanes, int n_lanes, float max) {
+    double sum = 0.0;
+    for (int i = 0; i < n_lanes; ++i) sum += lanes[i];
+    return std::log(sum) + max;
+}
+
+// The largest non-NaN entry, -inf when there is none (vmaxps(v, acc) keeps acc where v is NaN; so does the tail's
+// comparison). Exact, so both levels give the same value.
+LLMATC_AVX512 float row_max_avx512(const float* x, int64_t n) {
+    __m512 vmax = _mm512_set1_ps(kNegInf);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1u);
+        vmax = _mm512_max_ps(_mm512_mask_loadu_ps(_mm512_set1_ps(kNegInf), m, x + i), vmax);
+    }
+    return _mm512_reduce_max_ps(vmax);
+}
+
+LLMATC_AVX2 float row_max_avx2(const float* x, int64_t n) {
+    const int64_t full = n / 8 * 8;
+    __m256 vmax = _mm256_set1_ps(kNegInf);
+    for (int64_t i = 0; i < full; i += 8) vmax = _mm256_max_ps(_mm256_loadu_ps(x + i), vmax);
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, vmax);
+    float max = kNegInf;
+    for (float v : lanes) max = v > max ? v : max;
+    for (int64_t i = full; i < n; ++i) max = x[i] > max ? x[i] : max;
+    return max;
+}
+
 // Both loops clamp with max(floor, d), floor first: a NaN in d survives (vmaxps returns its second operand when
 // either is NaN), so a NaN logit gives a NaN sum as the scalar loop's does.
 
 LLMATC_AVX512 double log_sum_exp_avx512(const float* x, int64_t n) {
-    __m512 vmax = _mm512_set1_ps(kNegInf);
-    for (int64_t i = 0; i < n; i += 16) {
-        const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1u);
-        vmax = _mm512_max_ps(vmax, _mm512_mask_loadu_ps(_mm512_set1_ps(kNegInf), m, x + i));
-    }
-    const float max = _mm512_reduce_max_ps(vmax);
+    const float max = row_max_avx512(x, n);
     const __m512 vm = _mm512_set1_ps(max), floor = _mm512_set1_ps(kExpFloor);
     // Lane j of acc_lo / acc_hi sums the terms i = j (mod 16) for j < 8 / j >= 8, in order of i.
     __m512d acc_lo = _mm512_setzero_pd(), acc_hi = _mm512_setzero_pd();
@@ -66,20 +91,12 @@ LLMATC_AVX512 double log_sum_exp_avx512(const float* x, int64_t n) {
     alignas(64) double lanes[16];
     _mm512_store_pd(lanes, acc_lo);
     _mm512_store_pd(lanes + 8, acc_hi);
-    double sum = 0.0;
-    for (double v : lanes) sum += v;
-    return std::log(sum) + max;
+    return log_of_lane_sums(lanes, 16, max);
 }
 
 LLMATC_AVX2 double log_sum_exp_avx2(const float* x, int64_t n) {
     const int64_t full = n / 8 * 8;
-    __m256 vmax = _mm256_set1_ps(kNegInf);
-    for (int64_t i = 0; i < full; i += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(x + i));
-    alignas(32) float max_lanes[8];
-    _mm256_store_ps(max_lanes, vmax);
-    float max = kNegInf;
-    for (float v : max_lanes) max = std::max(max, v);
-    for (int64_t i = full; i < n; ++i) max = std::max(max, x[i]);
+    const float max = row_max_avx2(x, n);
     const __m256 vm = _mm256_set1_ps(max), floor = _mm256_set1_ps(kExpFloor);
     // Lane j of acc_lo / acc_hi sums the terms i = j (mod 8) for j < 4 / j >= 4, in order of i; the tail goes
     // through the same exp with its missing lanes zeroed.
@@ -103,20 +120,13 @@ LLMATC_AVX2 double log_sum_exp_avx2(const float* x, int64_t n) {
     alignas(32) double lanes[8];
     _mm256_store_pd(lanes, acc_lo);
     _mm256_store_pd(lanes + 4, acc_hi);
-    double sum = 0.0;
-    for (double v : lanes) sum += v;
-    return std::log(sum) + max;
+    return log_of_lane_sums(lanes, 8, max);
 }
 
-// The largest non-NaN value (vmaxps(v, acc) keeps acc where v is NaN), then the first index holding it.
+// The largest non-NaN value, then the first index holding it.
 LLMATC_AVX512 int32_t row_argmax_avx512(const float* x, int64_t n) {
     if (std::isnan(x[0])) return 0;
-    __m512 vmax = _mm512_set1_ps(kNegInf);
-    for (int64_t i = 0; i < n; i += 16) {
-        const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1u);
-        vmax = _mm512_max_ps(_mm512_mask_loadu_ps(_mm512_set1_ps(kNegInf), m, x + i), vmax);
-    }
-    const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+    const __m512 max = _mm512_set1_ps(row_max_avx512(x, n));
     for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1u);
         const __mmask16 hit = _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, x + i), max, _CMP_EQ_OQ);
@@ -128,13 +138,7 @@ LLMATC_AVX512 int32_t row_argmax_avx512(const float* x, int64_t n) {
 LLMATC_AVX2 int32_t row_argmax_avx2(const float* x, int64_t n) {
     if (std::isnan(x[0])) return 0;
     const int64_t full = n / 8 * 8;
-    __m256 vmax = _mm256_set1_ps(kNegInf);
-    for (int64_t i = 0; i < full; i += 8) vmax = _mm256_max_ps(_mm256_loadu_ps(x + i), vmax);
-    alignas(32) float lanes[8];
-    _mm256_store_ps(lanes, vmax);
-    float max = kNegInf;
-    for (float v : lanes) max = v > max ? v : max;
-    for (int64_t i = full; i < n; ++i) max = x[i] > max ? x[i] : max;
+    const float max = row_max_avx2(x, n);
     const __m256 vm = _mm256_set1_ps(max);
     for (int64_t i = 0; i < full; i += 8) {
         const int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + i), vm, _CMP_EQ_OQ));
