@@ -278,8 +278,10 @@ void float_packed_matmul(const MatmulProblem& p, int64_t row_begin, int64_t row_
                     convert_f16_chunk<G>(at_chunk(run, k0), groups, kc, converted);
                     for (int g = 0; g < groups; g += converted_groups) {
                         const int ng = std::min(converted_groups, groups - g);
+                        // Groups kKChunk converted units apart, each unit (a column's 16 rows) 64 bytes.
+                        constexpr int64_t kF32Unit = unit_bytes(LLMATC_DTYPE_F32);
                         const GroupRun part{reinterpret_cast<const uint8_t*>(converted + g * kKChunk * 16),
-                                            kKChunk * 16 * 4, 64};
+                                            kKChunk * kF32Unit, kF32Unit};
                         const int valid_rows = g + ng == groups ? valid_last : 16;
                         for (int64_t t = t0; t < t1; ++t) {
                             float* y = p.y + t * NX * p.rows + r + g * kFloatPackRows;
